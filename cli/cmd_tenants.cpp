@@ -1,0 +1,97 @@
+// x420 tenants create|list|delete (operator)
+#include <CLI/CLI.hpp>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "cli/cli.h"
+#include "cli/context.h"
+#include "cli/views.h"
+#include "crypto/secret_bytes.h"
+
+namespace x420::cli {
+namespace {
+
+struct TenantOptions {
+  std::string name;
+  bool yes = false;
+};
+
+int run_create(Context& ctx, const TenantOptions& o) {
+  auto issued = ctx.service().create_tenant(o.name);
+  if (!issued) return ctx.fail(issued.error());
+  const auto& out = ctx.out();
+  if (out.json()) {
+    auto doc = to_json(issued->info);
+    doc["admin_token"] = issued->admin_token;
+    out.document(doc);
+  } else {
+    out.note("Created tenant " + issued->info.name + ". Its admin token follows (this tenant "
+             "only, for --server). Copy it now: x420 will not show it again.");
+    out.line(issued->admin_token);
+  }
+  crypto::wipe(issued->admin_token);
+  return 0;
+}
+
+int run_list(Context& ctx) {
+  auto tenants = ctx.service().list_tenants();
+  if (!tenants) return ctx.fail(tenants.error());
+  if (ctx.out().json()) {
+    auto doc = nlohmann::ordered_json::array();
+    for (const auto& t : *tenants) doc.push_back(to_json(t));
+    ctx.out().document(doc);
+  } else {
+    print_tenant_table(ctx.out(), *tenants);
+  }
+  return 0;
+}
+
+// Deleting a tenant takes all its keys with it, so it asks: type the name on a terminal, or
+// pass --yes in a script. Without either it refuses rather than guess.
+bool confirmed(const TenantOptions& o) {
+  if (o.yes) return true;
+  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return false;
+  std::cerr << "This deletes tenant " << o.name
+            << " with all its keys, tokens, upstreams and usage. Type its name to confirm: ";
+  std::string typed;
+  std::getline(std::cin, typed);
+  return typed == o.name;
+}
+
+int run_delete(Context& ctx, const TenantOptions& o) {
+  if (!confirmed(o))
+    return ctx.fail(make_error(ErrorKind::usage, "not deleting tenant " + o.name +
+                                                     ": confirm by typing its name on a terminal, "
+                                                     "or pass --yes"));
+  auto deleted = ctx.service().delete_tenant(o.name);
+  if (!deleted) return ctx.fail(deleted.error());
+  if (ctx.out().json()) ctx.out().document(to_json(*deleted));
+  else
+    ctx.out().note("Deleted tenant " + deleted->name + " and its " +
+                   std::to_string(deleted->key_count) + " key(s).");
+  return 0;
+}
+
+}  // namespace
+
+void register_tenants(CLI::App& root, Invocation& inv) {
+  auto* tenants = root.add_subcommand("tenants", "Create, list and delete tenants (operator)");
+  tenants->require_subcommand(0, 1);
+
+  auto create_opts = std::make_shared<TenantOptions>();
+  auto* create = tenants->add_subcommand("create", "Create a tenant and print its admin token once");
+  create->add_option("name", create_opts->name, "Lowercase letters, digits, - and _")->required();
+  inv.actions[create] = [create_opts](Context& ctx) { return run_create(ctx, *create_opts); };
+
+  auto* list = tenants->add_subcommand("list", "List tenants with their key counts");
+  inv.actions[list] = [](Context& ctx) { return run_list(ctx); };
+
+  auto delete_opts = std::make_shared<TenantOptions>();
+  auto* del = tenants->add_subcommand("delete", "Delete a tenant and every row it owns");
+  del->add_option("name", delete_opts->name, "The tenant's name")->required();
+  del->add_flag("-y,--yes", delete_opts->yes, "Do not ask for confirmation (for scripts)");
+  inv.actions[del] = [delete_opts](Context& ctx) { return run_delete(ctx, *delete_opts); };
+}
+
+}  // namespace x420::cli

@@ -1,0 +1,99 @@
+#include "cli/views.h"
+
+#include "common/money.h"
+#include "common/time_format.h"
+
+namespace x420::cli {
+namespace {
+
+nlohmann::ordered_json time_or_null(const std::optional<UnixSeconds>& t) {
+  return t ? nlohmann::ordered_json(format_timestamp(*t)) : nlohmann::ordered_json(nullptr);
+}
+
+template <class T>
+nlohmann::ordered_json value_or_null(const std::optional<T>& v) {
+  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
+}
+
+std::string limits_of(const service::KeyInfo& k) {
+  std::string out;
+  auto add = [&](const std::string& part) { out += (out.empty() ? "" : " ") + part; };
+  if (k.cap_usd_micros) add("$" + format_usd_micros(*k.cap_usd_micros));
+  if (k.rpm) add(std::to_string(*k.rpm) + "rpm");
+  if (k.tpm) add(std::to_string(*k.tpm) + "tpm");
+  if (k.no_log) add("no-log");
+  return out.empty() ? "-" : out;
+}
+
+}  // namespace
+
+std::string timestamp_or_dash(const std::optional<UnixSeconds>& t) {
+  return t ? format_timestamp(*t) : "-";
+}
+
+nlohmann::ordered_json to_json(const service::KeyInfo& k) {
+  return {
+      {"id", k.id},
+      {"name", k.name},
+      {"tenant", k.tenant},
+      {"status", k.status},
+      {"created_at", format_timestamp(k.created_at)},
+      {"last_used_at", time_or_null(k.last_used_at)},
+      {"expires_at", time_or_null(k.expires_at)},
+      {"rotated_at", time_or_null(k.rotated_at)},
+      {"revoked_at", time_or_null(k.revoked_at)},
+      {"grace_until", time_or_null(k.previous_valid_until)},
+      {"cap_usd", k.cap_usd_micros ? nlohmann::ordered_json(static_cast<double>(*k.cap_usd_micros) / 1e6)
+                                   : nlohmann::ordered_json(nullptr)},
+      {"rpm", value_or_null(k.rpm)},
+      {"tpm", value_or_null(k.tpm)},
+      {"no_log", k.no_log},
+  };
+}
+
+nlohmann::ordered_json to_json(const service::TenantInfo& t) {
+  return {{"id", t.id},
+          {"name", t.name},
+          {"created_at", format_timestamp(t.created_at)},
+          {"keys", t.key_count}};
+}
+
+void print_key_table(const Output& out, const std::vector<service::KeyInfo>& keys) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& k : keys)
+    rows.push_back({k.id, k.name, out.status(k.status), format_timestamp(k.created_at),
+                    timestamp_or_dash(k.last_used_at), timestamp_or_dash(k.expires_at),
+                    limits_of(k)});
+  out.table({"ID", "NAME", "STATUS", "CREATED", "LAST USED", "EXPIRES", "LIMITS"}, rows);
+}
+
+void print_key_details(const Output& out, const service::KeyInfo& k) {
+  std::vector<std::vector<std::string>> rows = {
+      {"id:", k.id},
+      {"name:", k.name},
+      {"tenant:", k.tenant},
+      {"status:", out.status(k.status)},
+      {"created:", format_timestamp(k.created_at)},
+      {"last used:", timestamp_or_dash(k.last_used_at)},
+      {"expires:", timestamp_or_dash(k.expires_at)},
+      {"rotated:", timestamp_or_dash(k.rotated_at)},
+      {"revoked:", timestamp_or_dash(k.revoked_at)},
+      {"limits:", limits_of(k)},
+  };
+  if (k.previous_valid_until)
+    rows.push_back({"grace until:", format_timestamp(*k.previous_valid_until)});
+  for (const auto& r : rows) {
+    std::string label = r[0];
+    label.resize(13, ' ');
+    out.line(label + r[1]);
+  }
+}
+
+void print_tenant_table(const Output& out, const std::vector<service::TenantInfo>& tenants) {
+  std::vector<std::vector<std::string>> rows;
+  for (const auto& t : tenants)
+    rows.push_back({t.name, t.id, std::to_string(t.key_count), format_timestamp(t.created_at)});
+  out.table({"NAME", "ID", "KEYS", "CREATED"}, rows);
+}
+
+}  // namespace x420::cli

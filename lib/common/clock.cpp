@@ -1,0 +1,12 @@
+#include "common/clock.h"
+
+#include <chrono>
+
+namespace x420 {
+
+UnixSeconds SystemClock::now() const {
+  using namespace std::chrono;
+  return duration_cast<seconds>(system_clock::now().time_since_epoch()).count();
+}
+
+}  // namespace x420

@@ -1,0 +1,25 @@
+#include "crypto/keyed_hash.h"
+
+#include <sodium.h>
+
+#include <stdexcept>
+
+namespace x420::crypto {
+
+Hash keyed_hash(const SecretBytes& hashing_key, std::string_view data) {
+  ensure_sodium();
+  if (hashing_key.size() < crypto_generichash_KEYBYTES_MIN ||
+      hashing_key.size() > crypto_generichash_KEYBYTES_MAX)
+    throw std::invalid_argument("keyed_hash: hashing key has the wrong size");
+  Hash out{};
+  crypto_generichash(out.data(), out.size(), reinterpret_cast<const unsigned char*>(data.data()),
+                     data.size(), hashing_key.data(), hashing_key.size());
+  return out;
+}
+
+bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b) {
+  if (a.size() != b.size()) return false;  // sizes are public (always kHashSize for hashes)
+  return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
+}
+
+}  // namespace x420::crypto

@@ -1,0 +1,56 @@
+#include "service/keyring.h"
+
+#include "crypto/aead.h"
+
+namespace x420::service {
+namespace {
+
+constexpr std::string_view kHashingKeyMeta = "hashing_key";
+// Associated data: a sealed blob opens only in the role it was sealed for.
+constexpr std::string_view kHashingKeyAd = "x420/hashing-key/v1";
+
+std::string dek_ad(std::string_view tenant_id) {
+  return "x420/dek/v1|tenant:" + std::string(tenant_id);
+}
+
+}  // namespace
+
+Keyring Keyring::create(store::Store& store, crypto::SecretBytes kek) {
+  auto hashing_key = crypto::generate_key();
+  store.set_meta(kHashingKeyMeta, crypto::seal(kek, hashing_key.view(), kHashingKeyAd));
+  return Keyring(std::move(kek), std::move(hashing_key));
+}
+
+bool Keyring::is_initialised(store::Store& store) { return store.meta(kHashingKeyMeta).has_value(); }
+
+Result<Keyring> Keyring::open(store::Store& store, crypto::SecretBytes kek) {
+  const auto sealed = store.meta(kHashingKeyMeta);
+  if (!sealed)
+    return make_error(ErrorKind::usage, "the store is not initialised (run `x420 init`)");
+  auto hashing_key = crypto::open(kek, *sealed, kHashingKeyAd);
+  if (!hashing_key)
+    return make_error(ErrorKind::auth,
+                      "the master key does not open this store (X420_MASTER_KEY or the key file "
+                      "belongs to another store, or was changed)");
+  return Keyring(std::move(kek), std::move(hashing_key.value()));
+}
+
+crypto::Hash Keyring::hash(std::string_view token) const {
+  return crypto::keyed_hash(hashing_key_, token);
+}
+
+store::Blob Keyring::hash_blob(std::string_view token) const {
+  const auto h = hash(token);
+  return store::Blob(h.begin(), h.end());
+}
+
+store::Blob Keyring::seal_new_dek(std::string_view tenant_id) const {
+  const auto dek = crypto::generate_key();
+  return crypto::seal(kek_, dek.view(), dek_ad(tenant_id));
+}
+
+Result<crypto::SecretBytes> Keyring::open_dek(const store::TenantRow& tenant) const {
+  return crypto::open(kek_, tenant.wrapped_dek, dek_ad(tenant.id));
+}
+
+}  // namespace x420::service

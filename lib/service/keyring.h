@@ -1,0 +1,41 @@
+// The keyring: the master key (KEK) and the key material it unlocks in a store — the hashing
+// key for API keys and tokens, and each tenant's data key (DEK).
+//
+// The hashing key is random, sealed under the KEK in the store's meta table. KEK rotation reseals
+// it without changing it, which is why key hashes survive a rotation.
+#pragma once
+
+#include <string>
+
+#include "common/result.h"
+#include "crypto/keyed_hash.h"
+#include "crypto/secret_bytes.h"
+#include "store/store.h"
+
+namespace x420::service {
+
+class Keyring {
+ public:
+  // For a store that has none yet: makes a hashing key and seals it under `kek` (in the caller's
+  // transaction).
+  static Keyring create(store::Store& store, crypto::SecretBytes kek);
+  // Opens the hashing key with `kek`. ErrorKind::auth if the KEK does not open it (a wrong
+  // master key); ErrorKind::usage if the store was never initialised.
+  static Result<Keyring> open(store::Store& store, crypto::SecretBytes kek);
+  static bool is_initialised(store::Store& store);
+
+  crypto::Hash hash(std::string_view token) const;
+  store::Blob hash_blob(std::string_view token) const;
+
+  store::Blob seal_new_dek(std::string_view tenant_id) const;
+  Result<crypto::SecretBytes> open_dek(const store::TenantRow& tenant) const;
+
+ private:
+  Keyring(crypto::SecretBytes kek, crypto::SecretBytes hashing_key)
+      : kek_(std::move(kek)), hashing_key_(std::move(hashing_key)) {}
+
+  crypto::SecretBytes kek_;
+  crypto::SecretBytes hashing_key_;
+};
+
+}  // namespace x420::service

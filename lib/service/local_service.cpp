@@ -1,0 +1,311 @@
+#include "service/local_service.h"
+
+#include "common/time_format.h"
+#include "crypto/random.h"
+#include "keys/key_format.h"
+
+namespace x420::service {
+namespace {
+
+constexpr size_t kMaxKeyNameLength = 128;
+
+bool is_valid_key_name(std::string_view name) {
+  if (name.empty() || name.size() > kMaxKeyNameLength) return false;
+  for (unsigned char c : name)
+    if (c < 0x20 || c == 0x7f) return false;
+  return true;
+}
+
+Error invalid_key() { return make_error(ErrorKind::auth, "key is not valid"); }
+
+Error no_key(const std::string& id, const std::string& tenant) {
+  return make_error(ErrorKind::not_found, "no key with id " + id + " in tenant " + tenant +
+                                              " (x420 keys list shows the ids)");
+}
+
+bool hash_equals(const store::Blob& stored, const crypto::Hash& computed) {
+  return crypto::equal_constant_time(stored, computed);
+}
+
+}  // namespace
+
+bool is_valid_tenant_name(std::string_view name) {
+  if (name.empty() || name.size() > 63) return false;
+  for (size_t i = 0; i < name.size(); ++i) {
+    const char c = name[i];
+    const bool alnum = (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+    if (!alnum && (i == 0 || (c != '-' && c != '_'))) return false;
+  }
+  return true;
+}
+
+Status LocalService::require_operator(std::string_view what) const {
+  if (actor_.role == Actor::Role::operator_role) return ok_status();
+  return make_error(ErrorKind::forbidden, std::string(what) + " needs the operator token");
+}
+
+Result<store::TenantRow> LocalService::visible_tenant(const std::string& name) {
+  auto row = store_.tenant_by_name(name);
+  // A tenant admin learns nothing about other tenants, not even whether they exist.
+  if (!row || (actor_.role == Actor::Role::tenant_admin && row->id != actor_.tenant_id))
+    return make_error(ErrorKind::not_found,
+                      "no tenant named " + name + " (x420 tenants list shows the tenants)");
+  return *row;
+}
+
+Result<store::KeyRow> LocalService::visible_key(const store::TenantRow& tenant,
+                                                const std::string& id) {
+  if (!keys::is_public_id(id)) {
+    if (id.starts_with("x420"))
+      return make_error(ErrorKind::usage,
+                        "pass the key's id (the 12 characters after x420_), not the key itself");
+    return make_error(ErrorKind::usage, "'" + id.substr(0, 40) +
+                                            "' is not a key id (12 letters and digits; x420 keys "
+                                            "list shows the ids)");
+  }
+  auto row = store_.key_by_id(id);
+  if (!row || row->tenant_id != tenant.id) return no_key(id, tenant.name);
+  return *row;
+}
+
+KeyInfo LocalService::info_of(const store::KeyRow& row, const std::string& tenant_name) const {
+  const auto now = clock_.now();
+  KeyInfo k;
+  k.id = row.id;
+  k.tenant = tenant_name;
+  k.name = row.name;
+  if (row.revoked_at) k.status = "revoked";
+  else if (row.expires_at && now >= *row.expires_at) k.status = "expired";
+  else k.status = "active";
+  k.created_at = row.created_at;
+  k.last_used_at = row.last_used_at;
+  k.expires_at = row.expires_at;
+  k.rotated_at = row.rotated_at;
+  k.revoked_at = row.revoked_at;
+  if (row.previous_valid_until && now < *row.previous_valid_until)
+    k.previous_valid_until = row.previous_valid_until;
+  k.cap_usd_micros = row.cap_usd_micros;
+  k.rpm = row.rpm;
+  k.tpm = row.tpm;
+  k.no_log = row.no_log;
+  return k;
+}
+
+Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeySpec& spec) {
+  if (!is_valid_key_name(spec.name))
+    return make_error(ErrorKind::usage, "--name must be 1 to 128 printable characters");
+  if (spec.cap_usd_micros && *spec.cap_usd_micros < 0)
+    return make_error(ErrorKind::usage, "--cap-usd must not be negative");
+  if ((spec.rpm && *spec.rpm <= 0) || (spec.tpm && *spec.tpm <= 0))
+    return make_error(ErrorKind::usage, "--rpm and --tpm must be positive");
+  if (spec.expires_in && *spec.expires_in <= 0)
+    return make_error(ErrorKind::usage, "--expires must be a positive duration");
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+
+  const auto now = clock_.now();
+  auto minted = keys::mint(keys::TokenKind::api_key);
+  store::KeyRow row;
+  row.id = minted.public_id;
+  row.tenant_id = t->id;
+  row.name = spec.name;
+  row.hash = keyring_.hash_blob(minted.plaintext);
+  row.created_at = now;
+  if (spec.expires_in) row.expires_at = now + *spec.expires_in;
+  row.cap_usd_micros = spec.cap_usd_micros;
+  row.rpm = spec.rpm;
+  row.tpm = spec.tpm;
+  row.no_log = spec.no_log;
+  store_.write_transaction([&] { store_.insert_key(row); });
+  return IssuedKey{info_of(row, t->name), std::move(minted.plaintext)};
+}
+
+Result<std::vector<KeyInfo>> LocalService::list_keys(const std::string& tenant) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::vector<KeyInfo> out;
+  for (const auto& row : store_.list_keys(t->id)) out.push_back(info_of(row, t->name));
+  return out;
+}
+
+Result<KeyInfo> LocalService::show_key(const std::string& tenant, const std::string& id) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  auto row = visible_key(*t, id);
+  if (!row) return row.error();
+  return info_of(*row, t->name);
+}
+
+Result<IssuedKey> LocalService::rotate_key(const std::string& tenant, const std::string& id,
+                                           UnixSeconds grace) {
+  if (grace < 0) return make_error(ErrorKind::usage, "--grace must not be negative");
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::optional<Error> refused;
+  std::optional<IssuedKey> issued;
+  store_.write_transaction([&] {
+    auto row = visible_key(*t, id);  // read inside the transaction: no lost update
+    if (!row) {
+      refused = row.error();
+      return;
+    }
+    const auto now = clock_.now();
+    if (row->revoked_at) {
+      refused = make_error(ErrorKind::usage, "key " + id + " is revoked; create a new key instead");
+      return;
+    }
+    if (row->expires_at && now >= *row->expires_at) {
+      refused = make_error(ErrorKind::usage, "key " + id + " expired at " +
+                                                 format_timestamp(*row->expires_at) +
+                                                 "; create a new key instead");
+      return;
+    }
+    auto minted = keys::mint_with_id(keys::TokenKind::api_key, row->id);
+    if (grace > 0) {
+      row->previous_hash = row->hash;
+      row->previous_valid_until = now + grace;
+    } else {
+      row->previous_hash.reset();
+      row->previous_valid_until.reset();
+    }
+    row->hash = keyring_.hash_blob(minted.plaintext);
+    row->rotated_at = now;
+    store_.update_key(*row);
+    issued = IssuedKey{info_of(*row, t->name), std::move(minted.plaintext)};
+  });
+  if (refused) return *refused;
+  return std::move(*issued);
+}
+
+Result<KeyInfo> LocalService::revoke_key(const std::string& tenant, const std::string& id) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::optional<Error> refused;
+  std::optional<KeyInfo> info;
+  store_.write_transaction([&] {
+    auto row = visible_key(*t, id);
+    if (!row) {
+      refused = row.error();
+      return;
+    }
+    if (!row->revoked_at) {  // revoking twice is not an error, and keeps the first time
+      row->revoked_at = clock_.now();
+      row->previous_hash.reset();
+      row->previous_valid_until.reset();
+      store_.update_key(*row);
+    }
+    info = info_of(*row, t->name);
+  });
+  if (refused) return *refused;
+  return std::move(*info);
+}
+
+Result<KeyInfo> LocalService::verify_key(std::string_view plaintext) {
+  auto parsed = keys::parse(plaintext);  // shape and checksum first: no lookup for junk
+  if (!parsed) return parsed.error();
+  if (parsed->kind != keys::TokenKind::api_key)
+    return make_error(ErrorKind::auth, "this is a management token, not an API key");
+  const auto row = store_.key_by_id(parsed->public_id);
+  const auto computed = keyring_.hash(plaintext);
+  if (!row) return invalid_key();
+  if (actor_.role == Actor::Role::tenant_admin && row->tenant_id != actor_.tenant_id)
+    return invalid_key();
+
+  // Compare against both hashes every time, so timing does not tell which one matched.
+  const bool current = hash_equals(row->hash, computed);
+  const bool previous = row->previous_hash && hash_equals(*row->previous_hash, computed);
+  if (!current && !previous) return invalid_key();
+
+  // From here on the caller has proved it holds the key, so telling it why is safe.
+  const auto now = clock_.now();
+  if (row->revoked_at)
+    return make_error(ErrorKind::auth, "key was revoked at " + format_timestamp(*row->revoked_at));
+  if (row->expires_at && now >= *row->expires_at)
+    return make_error(ErrorKind::auth, "key expired at " + format_timestamp(*row->expires_at));
+  if (!current && !(row->previous_valid_until && now < *row->previous_valid_until))
+    return make_error(ErrorKind::auth, "key was rotated and its grace period has ended");
+  const auto tenant = store_.tenant_by_id(row->tenant_id);
+  if (!tenant) return invalid_key();
+  return info_of(*row, tenant->name);
+}
+
+Result<IssuedTenant> LocalService::create_tenant(const std::string& name) {
+  if (auto s = require_operator("creating a tenant"); !s) return s.error();
+  if (!is_valid_tenant_name(name))
+    return make_error(ErrorKind::usage, "tenant name '" + name.substr(0, 64) +
+                                            "' is not valid (lowercase letters, digits, - and _, "
+                                            "starting with a letter or digit, at most 63)");
+  std::optional<IssuedTenant> issued;
+  std::optional<Error> refused;
+  store_.write_transaction([&] {
+    if (store_.tenant_by_name(name)) {
+      refused = make_error(ErrorKind::conflict, "a tenant named " + name + " already exists");
+      return;
+    }
+    store::TenantRow row;
+    row.id = "t" + crypto::random_base62(11);
+    row.name = name;
+    row.created_at = clock_.now();
+    row.wrapped_dek = keyring_.seal_new_dek(row.id);
+    store_.insert_tenant(row);
+    auto token = issue_token(store_, keyring_, clock_, Actor::tenant_admin(row.id), name + " admin");
+    issued = IssuedTenant{TenantInfo{row.id, row.name, row.created_at, 0}, std::move(token)};
+  });
+  if (refused) return *refused;
+  return std::move(*issued);
+}
+
+Result<std::vector<TenantInfo>> LocalService::list_tenants() {
+  std::vector<TenantInfo> out;
+  for (const auto& row : store_.list_tenants()) {
+    if (actor_.role == Actor::Role::tenant_admin && row.id != actor_.tenant_id) continue;
+    out.push_back(TenantInfo{row.id, row.name, row.created_at, store_.count_keys(row.id)});
+  }
+  return out;
+}
+
+Result<TenantInfo> LocalService::delete_tenant(const std::string& name) {
+  if (auto s = require_operator("deleting a tenant"); !s) return s.error();
+  std::optional<TenantInfo> deleted;
+  store_.write_transaction([&] {
+    const auto row = store_.tenant_by_name(name);
+    if (!row) return;
+    deleted = TenantInfo{row->id, row->name, row->created_at, store_.count_keys(row->id)};
+    store_.delete_tenant(row->id);  // cascades to keys, tokens, upstreams and usage
+  });
+  if (!deleted)
+    return make_error(ErrorKind::not_found,
+                      "no tenant named " + name + " (x420 tenants list shows the tenants)");
+  return std::move(*deleted);
+}
+
+std::string issue_token(store::Store& store, const Keyring& keyring, const Clock& clock,
+                        const Actor& actor, std::string name) {
+  auto minted = keys::mint(keys::TokenKind::management);
+  store::TokenRow row;
+  row.id = minted.public_id;
+  row.role = actor.role == Actor::Role::operator_role ? store::TokenRole::operator_role
+                                                       : store::TokenRole::tenant_admin;
+  if (actor.role == Actor::Role::tenant_admin) row.tenant_id = actor.tenant_id;
+  row.name = std::move(name);
+  row.hash = keyring.hash_blob(minted.plaintext);
+  row.created_at = clock.now();
+  store.insert_token(row);
+  return std::move(minted.plaintext);
+}
+
+Result<Actor> authenticate_token(store::Store& store, const Keyring& keyring,
+                                 std::string_view plaintext) {
+  const Error invalid = make_error(ErrorKind::auth, "management token is not valid");
+  auto parsed = keys::parse(plaintext);
+  if (!parsed) return parsed.error();
+  if (parsed->kind != keys::TokenKind::management)
+    return make_error(ErrorKind::auth, "this is an API key, not a management token");
+  const auto row = store.token_by_id(parsed->public_id);
+  const auto computed = keyring.hash(plaintext);
+  if (!row || !hash_equals(row->hash, computed) || row->revoked_at) return invalid;
+  if (row->role == store::TokenRole::operator_role) return Actor::operator_actor();
+  return Actor::tenant_admin(*row->tenant_id);
+}
+
+}  // namespace x420::service

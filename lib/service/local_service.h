@@ -1,0 +1,51 @@
+// LocalService: the Service over a store on this machine. Used by the CLI on the embedded store
+// and, per request, by the proxy's admin API with the Actor its token resolves to.
+#pragma once
+
+#include "service/keyring.h"
+#include "service/service.h"
+#include "store/store.h"
+
+namespace x420::service {
+
+class LocalService final : public Service {
+ public:
+  LocalService(store::Store& store, const Keyring& keyring, const Clock& clock, Actor actor)
+      : store_(store), keyring_(keyring), clock_(clock), actor_(std::move(actor)) {}
+
+  Result<IssuedKey> create_key(const std::string& tenant, const KeySpec& spec) override;
+  Result<std::vector<KeyInfo>> list_keys(const std::string& tenant) override;
+  Result<KeyInfo> show_key(const std::string& tenant, const std::string& id) override;
+  Result<IssuedKey> rotate_key(const std::string& tenant, const std::string& id,
+                               UnixSeconds grace) override;
+  Result<KeyInfo> revoke_key(const std::string& tenant, const std::string& id) override;
+  Result<KeyInfo> verify_key(std::string_view plaintext) override;
+
+  Result<IssuedTenant> create_tenant(const std::string& name) override;
+  Result<std::vector<TenantInfo>> list_tenants() override;
+  Result<TenantInfo> delete_tenant(const std::string& name) override;
+
+ private:
+  Result<store::TenantRow> visible_tenant(const std::string& name);
+  Result<store::KeyRow> visible_key(const store::TenantRow& tenant, const std::string& id);
+  KeyInfo info_of(const store::KeyRow& row, const std::string& tenant_name) const;
+  Status require_operator(std::string_view what) const;
+
+  store::Store& store_;
+  const Keyring& keyring_;
+  const Clock& clock_;
+  Actor actor_;
+};
+
+// The Actor a management token stands for, if it is valid (format, checksum, hash, not revoked,
+// its tenant still there). ErrorKind::auth otherwise, without saying whether the id exists.
+Result<Actor> authenticate_token(store::Store& store, const Keyring& keyring,
+                                 std::string_view plaintext);
+
+// Mints a management token and stores its hash (inside the caller's transaction).
+std::string issue_token(store::Store& store, const Keyring& keyring, const Clock& clock,
+                        const Actor& actor, std::string name);
+
+bool is_valid_tenant_name(std::string_view name);
+
+}  // namespace x420::service

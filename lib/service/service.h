@@ -1,0 +1,93 @@
+// The operations both faces perform (the CLI, and the proxy's admin API), as one interface.
+// LocalService implements it over a store; the remote implementation (cli/, with --server) sends
+// the same calls to a running service. Every operation names its tenant; what the caller may
+// touch is decided by the Actor the implementation was built for.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+#include "common/result.h"
+
+namespace x420::service {
+
+inline constexpr std::string_view kDefaultTenant = "default";
+
+struct KeySpec {
+  std::string name;
+  std::optional<std::int64_t> cap_usd_micros;
+  std::optional<std::int64_t> rpm;
+  std::optional<std::int64_t> tpm;
+  std::optional<UnixSeconds> expires_in;  // from now
+  bool no_log = false;
+};
+
+// What may be shown of a key: never its secret, never its hash.
+struct KeyInfo {
+  std::string id;
+  std::string tenant;  // tenant name
+  std::string name;
+  std::string status;  // "active", "revoked" or "expired"
+  UnixSeconds created_at = 0;
+  std::optional<UnixSeconds> last_used_at;
+  std::optional<UnixSeconds> expires_at;
+  std::optional<UnixSeconds> rotated_at;
+  std::optional<UnixSeconds> revoked_at;
+  std::optional<UnixSeconds> previous_valid_until;  // end of a rotation's grace, while it lasts
+  std::optional<std::int64_t> cap_usd_micros;
+  std::optional<std::int64_t> rpm;
+  std::optional<std::int64_t> tpm;
+  bool no_log = false;
+};
+
+// A key's plaintext, returned exactly once (create and rotate).
+struct IssuedKey {
+  KeyInfo info;
+  std::string plaintext;
+};
+
+struct TenantInfo {
+  std::string id;
+  std::string name;
+  UnixSeconds created_at = 0;
+  std::int64_t key_count = 0;
+};
+
+struct IssuedTenant {
+  TenantInfo info;
+  std::string admin_token;  // shown once
+};
+
+// Who is calling: the operator (every tenant) or a tenant's admin (that tenant only).
+struct Actor {
+  enum class Role { operator_role, tenant_admin } role = Role::operator_role;
+  std::string tenant_id;  // for tenant_admin
+
+  static Actor operator_actor() { return {}; }
+  static Actor tenant_admin(std::string tenant_id) { return {Role::tenant_admin, std::move(tenant_id)}; }
+};
+
+class Service {
+ public:
+  virtual ~Service() = default;
+
+  virtual Result<IssuedKey> create_key(const std::string& tenant, const KeySpec& spec) = 0;
+  virtual Result<std::vector<KeyInfo>> list_keys(const std::string& tenant) = 0;
+  virtual Result<KeyInfo> show_key(const std::string& tenant, const std::string& id) = 0;
+  // New secret for the same id, caps and history. The previous secret keeps working for
+  // `grace` seconds (0: refused at once).
+  virtual Result<IssuedKey> rotate_key(const std::string& tenant, const std::string& id,
+                                       UnixSeconds grace) = 0;
+  virtual Result<KeyInfo> revoke_key(const std::string& tenant, const std::string& id) = 0;
+  // Is this plaintext a key that works right now? ErrorKind::auth with the reason if not.
+  virtual Result<KeyInfo> verify_key(std::string_view plaintext) = 0;
+
+  virtual Result<IssuedTenant> create_tenant(const std::string& name) = 0;
+  virtual Result<std::vector<TenantInfo>> list_tenants() = 0;
+  virtual Result<TenantInfo> delete_tenant(const std::string& name) = 0;
+};
+
+}  // namespace x420::service

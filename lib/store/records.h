@@ -1,0 +1,54 @@
+// The rows the store keeps, as plain values: no SQLite (or PostgreSQL) type appears here.
+#pragma once
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "common/clock.h"
+
+namespace x420::store {
+
+using Blob = std::vector<std::uint8_t>;
+
+struct TenantRow {
+  std::string id;
+  std::string name;
+  UnixSeconds created_at = 0;
+  Blob wrapped_dek;  // the tenant's data key, sealed under the KEK
+};
+
+// An inference key. Only its keyed hash is kept; while a rotation's grace lasts the previous
+// hash is kept too, with the moment it stops being accepted.
+struct KeyRow {
+  std::string id;  // public id
+  std::string tenant_id;
+  std::string name;
+  Blob hash;
+  std::optional<Blob> previous_hash;
+  std::optional<UnixSeconds> previous_valid_until;
+  UnixSeconds created_at = 0;
+  std::optional<UnixSeconds> last_used_at;
+  std::optional<UnixSeconds> expires_at;
+  std::optional<UnixSeconds> rotated_at;
+  std::optional<UnixSeconds> revoked_at;
+  std::optional<std::int64_t> cap_usd_micros;
+  std::optional<std::int64_t> rpm;
+  std::optional<std::int64_t> tpm;
+  bool no_log = false;
+};
+
+enum class TokenRole { operator_role, tenant_admin };
+
+struct TokenRow {
+  std::string id;  // public id
+  TokenRole role = TokenRole::tenant_admin;
+  std::optional<std::string> tenant_id;  // set for tenant_admin, empty for operator
+  std::string name;
+  Blob hash;
+  UnixSeconds created_at = 0;
+  std::optional<UnixSeconds> revoked_at;
+};
+
+}  // namespace x420::store

@@ -1,0 +1,340 @@
+// The SQLite implementation of Store, on SQLiteCpp. One connection per Store; WAL so readers and
+// the one writer do not block each other; IMMEDIATE transactions so two processes writing at
+// once queue on the busy timeout instead of failing on a lock upgrade.
+#include <SQLiteCpp/SQLiteCpp.h>
+#include <sqlite3.h>
+
+#include <filesystem>
+
+#include "common/result.h"
+#include "store/schema.h"
+#include "store/store.h"
+
+namespace x420::store {
+namespace {
+
+constexpr int kBusyTimeoutMs = 10000;
+
+std::string role_text(TokenRole role) {
+  return role == TokenRole::operator_role ? "operator" : "tenant_admin";
+}
+
+void bind_blob(SQLite::Statement& st, int index, const Blob& b) {
+  st.bind(index, b.data(), static_cast<int>(b.size()));
+}
+
+void bind_opt(SQLite::Statement& st, int index, const std::optional<std::int64_t>& v) {
+  if (v) st.bind(index, static_cast<std::int64_t>(*v));
+  else st.bind(index);
+}
+
+void bind_opt(SQLite::Statement& st, int index, const std::optional<Blob>& v) {
+  if (v) bind_blob(st, index, *v);
+  else st.bind(index);
+}
+
+void bind_opt(SQLite::Statement& st, int index, const std::optional<std::string>& v) {
+  if (v) st.bind(index, *v);
+  else st.bind(index);
+}
+
+Blob blob_of(const SQLite::Column& c) {
+  const auto* p = static_cast<const std::uint8_t*>(c.getBlob());
+  return Blob(p, p + c.getBytes());
+}
+
+std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return c.getInt64();
+}
+
+std::optional<Blob> opt_blob(const SQLite::Column& c) {
+  if (c.isNull()) return std::nullopt;
+  return blob_of(c);
+}
+
+constexpr const char* kKeyColumns =
+    "id, tenant_id, name, hash, previous_hash, previous_valid_until, created_at, last_used_at, "
+    "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log";
+
+KeyRow key_from(SQLite::Statement& st) {
+  KeyRow r;
+  r.id = st.getColumn(0).getString();
+  r.tenant_id = st.getColumn(1).getString();
+  r.name = st.getColumn(2).getString();
+  r.hash = blob_of(st.getColumn(3));
+  r.previous_hash = opt_blob(st.getColumn(4));
+  r.previous_valid_until = opt_int(st.getColumn(5));
+  r.created_at = st.getColumn(6).getInt64();
+  r.last_used_at = opt_int(st.getColumn(7));
+  r.expires_at = opt_int(st.getColumn(8));
+  r.rotated_at = opt_int(st.getColumn(9));
+  r.revoked_at = opt_int(st.getColumn(10));
+  r.cap_usd_micros = opt_int(st.getColumn(11));
+  r.rpm = opt_int(st.getColumn(12));
+  r.tpm = opt_int(st.getColumn(13));
+  r.no_log = st.getColumn(14).getInt() != 0;
+  return r;
+}
+
+TenantRow tenant_from(SQLite::Statement& st) {
+  return TenantRow{st.getColumn(0).getString(), st.getColumn(1).getString(),
+                   st.getColumn(2).getInt64(), blob_of(st.getColumn(3))};
+}
+
+class SqliteStore final : public Store {
+ public:
+  explicit SqliteStore(const std::string& path, int flags) : db_(path, flags, kBusyTimeoutMs) {}
+
+  void prepare(const std::string& path) {
+    try {
+      db_.exec("PRAGMA foreign_keys = ON");
+      db_.exec("PRAGMA secure_delete = ON");
+      check_identity(path);
+      db_.exec("PRAGMA journal_mode = WAL");
+      db_.exec("PRAGMA synchronous = NORMAL");
+      migrate(path);
+    } catch (const SQLite::Exception& e) {
+      if (e.getErrorCode() == SQLITE_NOTADB)
+        throw Fatal(ErrorKind::usage, path + " is not an x420 store (not an SQLite database)");
+      throw Fatal(ErrorKind::internal, "cannot open store " + path + ": " + e.what());
+    }
+  }
+
+  void write_transaction(const std::function<void()>& work) override {
+    SQLite::Transaction tx(db_, SQLite::TransactionBehavior::IMMEDIATE);
+    work();
+    tx.commit();
+  }
+
+  std::optional<Blob> meta(std::string_view name) override {
+    SQLite::Statement st(db_, "SELECT value FROM meta WHERE name = ?");
+    st.bind(1, std::string(name));
+    if (!st.executeStep()) return std::nullopt;
+    return blob_of(st.getColumn(0));
+  }
+
+  void set_meta(std::string_view name, const Blob& value) override {
+    SQLite::Statement st(db_,
+                         "INSERT INTO meta(name, value) VALUES(?, ?) "
+                         "ON CONFLICT(name) DO UPDATE SET value = excluded.value");
+    st.bind(1, std::string(name));
+    bind_blob(st, 2, value);
+    st.exec();
+  }
+
+  void insert_tenant(const TenantRow& row) override {
+    SQLite::Statement st(db_,
+                         "INSERT INTO tenants(id, name, created_at, wrapped_dek) VALUES(?,?,?,?)");
+    st.bind(1, row.id);
+    st.bind(2, row.name);
+    st.bind(3, static_cast<std::int64_t>(row.created_at));
+    bind_blob(st, 4, row.wrapped_dek);
+    st.exec();
+  }
+
+  std::optional<TenantRow> tenant_by_name(std::string_view name) override {
+    return one_tenant("SELECT id, name, created_at, wrapped_dek FROM tenants WHERE name = ?", name);
+  }
+
+  std::optional<TenantRow> tenant_by_id(std::string_view id) override {
+    return one_tenant("SELECT id, name, created_at, wrapped_dek FROM tenants WHERE id = ?", id);
+  }
+
+  std::vector<TenantRow> list_tenants() override {
+    SQLite::Statement st(db_,
+                         "SELECT id, name, created_at, wrapped_dek FROM tenants ORDER BY name");
+    std::vector<TenantRow> out;
+    while (st.executeStep()) out.push_back(tenant_from(st));
+    return out;
+  }
+
+  bool delete_tenant(std::string_view id) override {
+    SQLite::Statement st(db_, "DELETE FROM tenants WHERE id = ?");
+    st.bind(1, std::string(id));
+    return st.exec() > 0;
+  }
+
+  std::int64_t count_keys(std::string_view tenant_id) override {
+    SQLite::Statement st(db_, "SELECT count(*) FROM api_keys WHERE tenant_id = ?");
+    st.bind(1, std::string(tenant_id));
+    st.executeStep();
+    return st.getColumn(0).getInt64();
+  }
+
+  void insert_key(const KeyRow& r) override {
+    SQLite::Statement st(db_, std::string("INSERT INTO api_keys(") + kKeyColumns +
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    st.bind(1, r.id);
+    st.bind(2, r.tenant_id);
+    bind_key_fields(st, r, 3);
+    st.exec();
+  }
+
+  // The hot path of verification: a statement prepared once and reused.
+  std::optional<KeyRow> key_by_id(std::string_view id) override {
+    if (!key_by_id_)
+      key_by_id_.emplace(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?");
+    auto& st = *key_by_id_;
+    st.reset();
+    const std::string key_id(id);
+    st.bindNoCopy(1, key_id);  // text, not blob: ids are TEXT and SQLite compares by type
+    std::optional<KeyRow> out;
+    if (st.executeStep()) out = key_from(st);
+    st.reset();
+    st.clearBindings();
+    return out;
+  }
+
+  std::vector<KeyRow> list_keys(std::string_view tenant_id) override {
+    SQLite::Statement st(db_, std::string("SELECT ") + kKeyColumns +
+                                  " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id");
+    st.bind(1, std::string(tenant_id));
+    std::vector<KeyRow> out;
+    while (st.executeStep()) out.push_back(key_from(st));
+    return out;
+  }
+
+  void update_key(const KeyRow& r) override {
+    SQLite::Statement st(db_,
+                         "UPDATE api_keys SET name = ?, hash = ?, previous_hash = ?, "
+                         "previous_valid_until = ?, created_at = ?, last_used_at = ?, "
+                         "expires_at = ?, rotated_at = ?, revoked_at = ?, cap_usd_micros = ?, "
+                         "rpm = ?, tpm = ?, no_log = ? WHERE id = ?");
+    bind_key_fields(st, r, 1);
+    st.bind(14, r.id);
+    if (st.exec() != 1) throw Fatal(ErrorKind::internal, "key " + r.id + " vanished during update");
+  }
+
+  void insert_token(const TokenRow& r) override {
+    SQLite::Statement st(db_,
+                         "INSERT INTO management_tokens(id, role, tenant_id, name, hash, "
+                         "created_at, revoked_at) VALUES(?,?,?,?,?,?,?)");
+    st.bind(1, r.id);
+    st.bind(2, role_text(r.role));
+    bind_opt(st, 3, r.tenant_id);
+    st.bind(4, r.name);
+    bind_blob(st, 5, r.hash);
+    st.bind(6, static_cast<std::int64_t>(r.created_at));
+    bind_opt(st, 7, r.revoked_at);
+    st.exec();
+  }
+
+  std::optional<TokenRow> token_by_id(std::string_view id) override {
+    SQLite::Statement st(db_,
+                         "SELECT id, role, tenant_id, name, hash, created_at, revoked_at "
+                         "FROM management_tokens WHERE id = ?");
+    st.bind(1, std::string(id));
+    if (!st.executeStep()) return std::nullopt;
+    TokenRow r;
+    r.id = st.getColumn(0).getString();
+    r.role = st.getColumn(1).getString() == "operator" ? TokenRole::operator_role
+                                                       : TokenRole::tenant_admin;
+    if (!st.getColumn(2).isNull()) r.tenant_id = st.getColumn(2).getString();
+    r.name = st.getColumn(3).getString();
+    r.hash = blob_of(st.getColumn(4));
+    r.created_at = st.getColumn(5).getInt64();
+    r.revoked_at = opt_int(st.getColumn(6));
+    return r;
+  }
+
+ private:
+  // Binds name..no_log (13 values) starting at `first`.
+  static void bind_key_fields(SQLite::Statement& st, const KeyRow& r, int first) {
+    int i = first;
+    st.bind(i++, r.name);
+    bind_blob(st, i++, r.hash);
+    bind_opt(st, i++, r.previous_hash);
+    bind_opt(st, i++, r.previous_valid_until);
+    st.bind(i++, static_cast<std::int64_t>(r.created_at));
+    bind_opt(st, i++, r.last_used_at);
+    bind_opt(st, i++, r.expires_at);
+    bind_opt(st, i++, r.rotated_at);
+    bind_opt(st, i++, r.revoked_at);
+    bind_opt(st, i++, r.cap_usd_micros);
+    bind_opt(st, i++, r.rpm);
+    bind_opt(st, i++, r.tpm);
+    st.bind(i++, r.no_log ? 1 : 0);
+  }
+
+  std::optional<TenantRow> one_tenant(const char* sql, std::string_view value) {
+    SQLite::Statement st(db_, sql);
+    st.bind(1, std::string(value));
+    if (!st.executeStep()) return std::nullopt;
+    return tenant_from(st);
+  }
+
+  int pragma_int(const char* name) { return db_.execAndGet(std::string("PRAGMA ") + name).getInt(); }
+
+  void check_identity(const std::string& path) {
+    const int app_id = pragma_int("application_id");
+    if (app_id == kApplicationId) return;
+    const int tables = db_.execAndGet("SELECT count(*) FROM sqlite_master").getInt();
+    if (app_id == 0 && tables == 0) return;  // empty database: ours to initialise
+    throw Fatal(ErrorKind::usage,
+                path + " is not an x420 store (an SQLite database of another program); "
+                       "pass --db with the path of an x420 store");
+  }
+
+  void migrate(const std::string& path) {
+    const auto migrations = sqlite_migrations();
+    const int known = static_cast<int>(migrations.size());
+    auto check_version = [&](int version) {
+      if (version > known)
+        throw Fatal(ErrorKind::usage, path + " has store schema v" + std::to_string(version) +
+                                          ", newer than this x420 understands (v" +
+                                          std::to_string(known) + "); upgrade x420");
+    };
+    check_version(pragma_int("user_version"));
+    if (pragma_int("user_version") == known) return;
+    write_transaction([&] {
+      int version = pragma_int("user_version");  // again: another process may have migrated
+      check_version(version);
+      for (; version < known; ++version) db_.exec(std::string(migrations[version]));
+      db_.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+      db_.exec("PRAGMA user_version = " + std::to_string(known));
+    });
+  }
+
+  SQLite::Database db_;
+  std::optional<SQLite::Statement> key_by_id_;
+};
+
+}  // namespace
+
+int current_schema_version() { return static_cast<int>(sqlite_migrations().size()); }
+
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const OpenOptions& options) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  const bool exists = fs::exists(path, ec);
+  if (!exists && !options.create)
+    throw Fatal(ErrorKind::usage,
+                "no x420 store at " + path + " (run `x420 init` to create one, or pass --db PATH)");
+  if (exists && fs::is_directory(path, ec))
+    throw Fatal(ErrorKind::usage, path + " is a directory, not an x420 store");
+  if (!exists) {
+    const auto parent = fs::path(path).parent_path();
+    if (!parent.empty()) {
+      fs::create_directories(parent, ec);
+      if (ec) throw Fatal(ErrorKind::usage, "cannot create " + parent.string() + ": " + ec.message());
+    }
+  }
+  int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+  if (options.create) flags |= SQLite::OPEN_CREATE;
+  std::unique_ptr<SqliteStore> store;
+  try {
+    store = std::make_unique<SqliteStore>(path, flags);
+  } catch (const SQLite::Exception& e) {
+    throw Fatal(ErrorKind::usage, "cannot open store " + path + ": " + e.what());
+  }
+  if (!exists) {
+    // The store holds key hashes and sealed secrets: keep it to its owner (the WAL and shm files
+    // SQLite creates beside it take the same mode).
+    fs::permissions(path, fs::perms::owner_read | fs::perms::owner_write, ec);
+  }
+  store->prepare(path);
+  return store;
+}
+
+}  // namespace x420::store

@@ -1,0 +1,57 @@
+// The store interface: everything x420 persists goes through it. SQLite implements it now,
+// PostgreSQL will later; both must pass the same test suite, so nothing engine-specific leaks.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "store/records.h"
+
+namespace x420::store {
+
+class Store {
+ public:
+  virtual ~Store() = default;
+
+  // Runs `work` as one write transaction: every change in it commits together, or (if it
+  // throws) none does. Waits for other writers up to the busy timeout. Not reentrant.
+  virtual void write_transaction(const std::function<void()>& work) = 0;
+
+  // Small named values: the sealed hashing key, store identity.
+  virtual std::optional<Blob> meta(std::string_view name) = 0;
+  virtual void set_meta(std::string_view name, const Blob& value) = 0;
+
+  virtual void insert_tenant(const TenantRow& row) = 0;
+  virtual std::optional<TenantRow> tenant_by_name(std::string_view name) = 0;
+  virtual std::optional<TenantRow> tenant_by_id(std::string_view id) = 0;
+  virtual std::vector<TenantRow> list_tenants() = 0;
+  // Deletes the tenant and, by cascade, every row that belongs to it. False if it did not exist.
+  virtual bool delete_tenant(std::string_view id) = 0;
+  virtual std::int64_t count_keys(std::string_view tenant_id) = 0;
+
+  virtual void insert_key(const KeyRow& row) = 0;
+  virtual std::optional<KeyRow> key_by_id(std::string_view id) = 0;
+  virtual std::vector<KeyRow> list_keys(std::string_view tenant_id) = 0;
+  // Rewrites every mutable field of the key with this id (hashes, timestamps, caps, flags).
+  virtual void update_key(const KeyRow& row) = 0;
+
+  virtual void insert_token(const TokenRow& row) = 0;
+  virtual std::optional<TokenRow> token_by_id(std::string_view id) = 0;
+};
+
+struct OpenOptions {
+  bool create = false;  // create the file if missing (x420 init); otherwise a missing store is an error
+};
+
+// Opens (and migrates) the SQLite store at `path`. Throws x420::Fatal with a message that names
+// the file when it is missing, is not an x420 store, or has a newer schema than this binary.
+std::unique_ptr<Store> open_sqlite_store(const std::string& path, const OpenOptions& options);
+
+// The schema version this binary writes and understands.
+int current_schema_version();
+
+}  // namespace x420::store
