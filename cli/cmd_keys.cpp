@@ -119,9 +119,11 @@ int run_revoke(Context& ctx, const IdOptions& o) {
 }
 
 std::string read_key_from_stdin(const Output& out) {
-  if (::isatty(STDIN_FILENO)) out.note("Paste the key and press Enter:");
+  // On a terminal one line is the key; from a pipe, all of stdin (trailing newline or not).
+  const bool terminal = ::isatty(STDIN_FILENO) == 1;
+  if (terminal) out.note("Paste the key and press Enter:");
   std::string text;
-  std::getline(std::cin, text, '\0');
+  std::getline(std::cin, text, terminal ? '\n' : '\0');
   const auto first = text.find_first_not_of(" \t\r\n");
   const auto last = text.find_last_not_of(" \t\r\n");
   std::string key = first == std::string::npos ? "" : text.substr(first, last - first + 1);

@@ -13,8 +13,20 @@ SecretBytes random_bytes(size_t size) {
 
 std::string random_base62(size_t length) {
   ensure_sodium();
-  std::string out(length, '0');
-  for (auto& c : out) c = kBase62Alphabet[randombytes_uniform(kBase62Alphabet.size())];
+  // Rejection sampling over whole bytes: values below 248 (= 4 * 62) map to the alphabet
+  // without modulo bias. Drawing a buffer at a time keeps it to one getrandom() per key.
+  constexpr std::uint8_t kLimit = 248;
+  std::string out;
+  out.reserve(length);
+  std::uint8_t buf[64];
+  while (out.size() < length) {
+    randombytes_buf(buf, sizeof buf);
+    for (std::uint8_t b : buf) {
+      if (b >= kLimit || out.size() == length) continue;
+      out.push_back(kBase62Alphabet[b % 62]);
+    }
+  }
+  sodium_memzero(buf, sizeof buf);
   return out;
 }
 

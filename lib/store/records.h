@@ -24,6 +24,7 @@ struct TenantRow {
 struct KeyRow {
   std::string id;  // public id
   std::string tenant_id;
+  std::string tenant_name;  // read with the key (a join), so verification is one lookup; not written
   std::string name;
   Blob hash;
   std::optional<Blob> previous_hash;

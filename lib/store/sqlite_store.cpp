@@ -57,6 +57,12 @@ constexpr const char* kKeyColumns =
     "id, tenant_id, name, hash, previous_hash, previous_valid_until, created_at, last_used_at, "
     "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log";
 
+// The key's columns and its tenant's name (column 15).
+constexpr const char* kSelectKeys =
+    "SELECT k.id, k.tenant_id, k.name, k.hash, k.previous_hash, k.previous_valid_until, "
+    "k.created_at, k.last_used_at, k.expires_at, k.rotated_at, k.revoked_at, k.cap_usd_micros, "
+    "k.rpm, k.tpm, k.no_log, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ";
+
 KeyRow key_from(SQLite::Statement& st) {
   KeyRow r;
   r.id = st.getColumn(0).getString();
@@ -74,6 +80,7 @@ KeyRow key_from(SQLite::Statement& st) {
   r.rpm = opt_int(st.getColumn(12));
   r.tpm = opt_int(st.getColumn(13));
   r.no_log = st.getColumn(14).getInt() != 0;
+  r.tenant_name = st.getColumn(15).getString();
   return r;
 }
 
@@ -173,8 +180,7 @@ class SqliteStore final : public Store {
 
   // The hot path of verification: a statement prepared once and reused.
   std::optional<KeyRow> key_by_id(std::string_view id) override {
-    if (!key_by_id_)
-      key_by_id_.emplace(db_, std::string("SELECT ") + kKeyColumns + " FROM api_keys WHERE id = ?");
+    if (!key_by_id_) key_by_id_.emplace(db_, std::string(kSelectKeys) + "WHERE k.id = ?");
     auto& st = *key_by_id_;
     st.reset();
     const std::string key_id(id);
@@ -187,8 +193,8 @@ class SqliteStore final : public Store {
   }
 
   std::vector<KeyRow> list_keys(std::string_view tenant_id) override {
-    SQLite::Statement st(db_, std::string("SELECT ") + kKeyColumns +
-                                  " FROM api_keys WHERE tenant_id = ? ORDER BY created_at, id");
+    SQLite::Statement st(db_, std::string(kSelectKeys) +
+                                  "WHERE k.tenant_id = ? ORDER BY k.created_at, k.id");
     st.bind(1, std::string(tenant_id));
     std::vector<KeyRow> out;
     while (st.executeStep()) out.push_back(key_from(st));
@@ -320,7 +326,9 @@ std::unique_ptr<Store> open_sqlite_store(const std::string& path, const OpenOpti
       if (ec) throw Fatal(ErrorKind::usage, "cannot create " + parent.string() + ": " + ec.message());
     }
   }
-  int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_FULLMUTEX;
+  // One Store per thread (the CLI has one; the proxy gives each worker its own), so SQLite's
+  // own per-call mutex would only cost time on the verification path.
+  int flags = SQLite::OPEN_READWRITE | SQLite::OPEN_NOMUTEX;
   if (options.create) flags |= SQLite::OPEN_CREATE;
   std::unique_ptr<SqliteStore> store;
   try {

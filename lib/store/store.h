@@ -1,4 +1,5 @@
-// The store interface: everything x420 persists goes through it. SQLite implements it now,
+// The store interface: everything x420 persists goes through it. A Store object is used by one
+// thread at a time; several processes (and later replicas) may share the same data. SQLite implements it now,
 // PostgreSQL will later; both must pass the same test suite, so nothing engine-specific leaks.
 #pragma once
 

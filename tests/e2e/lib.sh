@@ -1,0 +1,82 @@
+# Shared helpers for the end-to-end tests: each test runs the real x420 binary in a temporary
+# HOME of its own, and asserts on exit codes, stdout, stderr and the bytes of the store.
+set -euo pipefail
+
+X420_BIN=${X420_BIN:?set X420_BIN to the x420 binary}
+X420_SOURCE_DIR=${X420_SOURCE_DIR:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+TEST_NAME=$(basename "$0" .sh)
+WORK=$(mktemp -d "${TMPDIR:-/tmp}/x420-e2e-$TEST_NAME-XXXXXX")
+export HOME=$WORK/home
+unset XDG_DATA_HOME XDG_CONFIG_HOME X420_MASTER_KEY X420_SERVER X420_TOKEN
+export NO_COLOR=1
+mkdir -p "$HOME"
+DB=$HOME/.local/share/x420/x420.db
+MASTER_KEY=$HOME/.config/x420/master.key
+FAILURES=0
+CHECKS=0
+BACKGROUND_PIDS=()
+
+cleanup() {
+  for pid in "${BACKGROUND_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
+  wait 2>/dev/null || true
+  rm -rf "$WORK"
+}
+trap cleanup EXIT
+
+x420() { "$X420_BIN" "$@"; }
+
+fail() {
+  echo "FAIL: $*" >&2
+  FAILURES=$((FAILURES + 1))
+}
+
+pass() { CHECKS=$((CHECKS + 1)); }
+
+# run CMD...: runs it capturing stdout, stderr and the exit code into $OUT, $ERR and $RC.
+run() {
+  set +e
+  OUT=$("$@" 2>"$WORK/stderr")
+  RC=$?
+  set -e
+  ERR=$(cat "$WORK/stderr")
+}
+
+# expect_exit CODE DESCRIPTION CMD...: runs CMD and checks its exit code.
+expect_exit() {
+  local want=$1 what=$2
+  shift 2
+  run "$@"
+  if [[ $RC -eq $want ]]; then pass; else fail "$what: exit $RC, wanted $want (stderr: $ERR)"; fi
+}
+
+expect_contains() {  # HAYSTACK NEEDLE DESCRIPTION
+  if [[ $1 == *"$2"* ]]; then pass; else fail "$3: '$2' not found in: $1"; fi
+}
+
+expect_not_contains() {  # HAYSTACK NEEDLE DESCRIPTION
+  if [[ $1 != *"$2"* ]]; then pass; else fail "$3: '$2' should not appear"; fi
+}
+
+expect_eq() {  # GOT WANT DESCRIPTION
+  if [[ $1 == "$2" ]]; then pass; else fail "$3: got '$1', wanted '$2'"; fi
+}
+
+# expect_absent_from_files NEEDLE DESCRIPTION FILE...: the bytes of no file contain NEEDLE.
+expect_absent_from_files() {
+  local needle=$1 what=$2
+  shift 2
+  local f
+  for f in "$@"; do
+    [[ -e $f ]] || continue
+    if grep -aqF -- "$needle" "$f"; then fail "$what: found in $(basename "$f")"; else pass; fi
+  done
+}
+
+json_field() {  # JSON FIELD: a top-level string/number/bool field, via jq
+  jq -r ".$2" <<<"$1"
+}
+
+finish() {
+  echo "$TEST_NAME: $CHECKS checks passed, $FAILURES failed"
+  [[ $FAILURES -eq 0 ]]
+}

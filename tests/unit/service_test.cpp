@@ -1,0 +1,315 @@
+#include <catch2/catch.hpp>
+
+#include "common/clock.h"
+#include "crypto/aead.h"
+#include "crypto/master_key.h"
+#include "keys/key_format.h"
+#include "service/bootstrap.h"
+#include "service/local_service.h"
+#include "temp_dir.h"
+
+using namespace x420;
+using namespace x420::service;
+
+namespace {
+
+// Counts lookups, to prove that malformed keys never reach the store.
+class CountingStore final : public store::Store {
+ public:
+  explicit CountingStore(store::Store& inner) : inner_(inner) {}
+  int key_lookups = 0;
+
+  void write_transaction(const std::function<void()>& w) override { inner_.write_transaction(w); }
+  std::optional<store::Blob> meta(std::string_view n) override { return inner_.meta(n); }
+  void set_meta(std::string_view n, const store::Blob& v) override { inner_.set_meta(n, v); }
+  void insert_tenant(const store::TenantRow& r) override { inner_.insert_tenant(r); }
+  std::optional<store::TenantRow> tenant_by_name(std::string_view n) override {
+    return inner_.tenant_by_name(n);
+  }
+  std::optional<store::TenantRow> tenant_by_id(std::string_view i) override {
+    return inner_.tenant_by_id(i);
+  }
+  std::vector<store::TenantRow> list_tenants() override { return inner_.list_tenants(); }
+  bool delete_tenant(std::string_view i) override { return inner_.delete_tenant(i); }
+  std::int64_t count_keys(std::string_view t) override { return inner_.count_keys(t); }
+  void insert_key(const store::KeyRow& r) override { inner_.insert_key(r); }
+  std::optional<store::KeyRow> key_by_id(std::string_view i) override {
+    ++key_lookups;
+    return inner_.key_by_id(i);
+  }
+  std::vector<store::KeyRow> list_keys(std::string_view t) override { return inner_.list_keys(t); }
+  void update_key(const store::KeyRow& r) override { inner_.update_key(r); }
+  void insert_token(const store::TokenRow& r) override { inner_.insert_token(r); }
+  std::optional<store::TokenRow> token_by_id(std::string_view i) override {
+    return inner_.token_by_id(i);
+  }
+
+ private:
+  store::Store& inner_;
+};
+
+struct Fixture {
+  test::TempDir dir;
+  ManualClock clock{1'800'000'000};
+  MasterKeySource source{std::nullopt, dir.path() / "config" / "master.key"};
+  std::string db = dir.file("x420.db");
+  std::string operator_token;
+  OpenStore open;
+
+  Fixture() {
+    auto report = initialize(db, source, clock);
+    REQUIRE(report.ok());
+    operator_token = *report->operator_token;
+    auto opened = open_store(db, source);
+    REQUIRE(opened.ok());
+    open = std::move(opened.value());
+  }
+
+  LocalService as(Actor actor) { return LocalService(*open.store, *open.keyring, clock, actor); }
+  LocalService as_operator() { return as(Actor::operator_actor()); }
+};
+
+KeySpec named(std::string name) {
+  KeySpec s;
+  s.name = std::move(name);
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("a created key verifies, and its plaintext is not in the store") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto issued = svc.create_key("default", named("laptop"));
+  REQUIRE(issued.ok());
+  CHECK(issued->info.status == "active");
+  auto verified = svc.verify_key(issued->plaintext);
+  REQUIRE(verified.ok());
+  CHECK(verified->id == issued->info.id);
+  CHECK(verified->tenant == "default");
+
+  f.open.store.reset();  // close, so the WAL is checkpointed into the file
+  const auto bytes = test::read_bytes(f.db);
+  CHECK(bytes.find(issued->plaintext) == std::string::npos);
+  CHECK(bytes.find(issued->plaintext.substr(18, 32)) == std::string::npos);  // the secret part
+}
+
+TEST_CASE("rotated key: the old secret verifies until its grace ends, the new one at once") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto issued = svc.create_key("default", named("ci"));
+  REQUIRE(issued.ok());
+  auto rotated = svc.rotate_key("default", issued->info.id, 3600);
+  REQUIRE(rotated.ok());
+  CHECK(rotated->info.id == issued->info.id);
+  CHECK(rotated->plaintext != issued->plaintext);
+  CHECK(rotated->info.previous_valid_until == f.clock.now() + 3600);
+
+  CHECK(svc.verify_key(issued->plaintext).ok());
+  CHECK(svc.verify_key(rotated->plaintext).ok());
+  f.clock.advance(3599);
+  CHECK(svc.verify_key(issued->plaintext).ok());
+  f.clock.advance(1);
+  auto old = svc.verify_key(issued->plaintext);
+  REQUIRE_FALSE(old.ok());
+  CHECK(old.error().kind == ErrorKind::auth);
+  CHECK(old.error().message.find("grace") != std::string::npos);
+  CHECK(svc.verify_key(rotated->plaintext).ok());
+}
+
+TEST_CASE("rotation without grace refuses the old secret at once and keeps the key's limits") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto spec = named("ci");
+  spec.rpm = 10;
+  spec.cap_usd_micros = 5'000'000;
+  auto issued = svc.create_key("default", spec);
+  auto rotated = svc.rotate_key("default", issued->info.id, 0);
+  REQUIRE(rotated.ok());
+  CHECK_FALSE(svc.verify_key(issued->plaintext).ok());
+  CHECK(rotated->info.rpm == 10);
+  CHECK(rotated->info.cap_usd_micros == 5'000'000);
+  CHECK(rotated->info.created_at == issued->info.created_at);
+}
+
+TEST_CASE("a revoked key is refused, also during a rotation's grace") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto issued = svc.create_key("default", named("ci"));
+  auto rotated = svc.rotate_key("default", issued->info.id, 3600);
+  auto revoked = svc.revoke_key("default", issued->info.id);
+  REQUIRE(revoked.ok());
+  CHECK(revoked->status == "revoked");
+  auto v = svc.verify_key(rotated->plaintext);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().message.find("revoked") != std::string::npos);
+  CHECK_FALSE(svc.verify_key(issued->plaintext).ok());
+  CHECK(svc.revoke_key("default", issued->info.id).ok());  // twice is fine
+  CHECK_FALSE(svc.rotate_key("default", issued->info.id, 0).ok());
+}
+
+TEST_CASE("an expired key is refused and listed as expired") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto spec = named("short");
+  spec.expires_in = 60;
+  auto issued = svc.create_key("default", spec);
+  CHECK(svc.verify_key(issued->plaintext).ok());
+  f.clock.advance(60);
+  auto v = svc.verify_key(issued->plaintext);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().message.find("expired") != std::string::npos);
+  CHECK(svc.show_key("default", issued->info.id)->status == "expired");
+}
+
+TEST_CASE("a key with a wrong checksum is refused before any store lookup") {
+  Fixture f;
+  CountingStore counting(*f.open.store);
+  LocalService svc(counting, *f.open.keyring, f.clock, Actor::operator_actor());
+  auto issued = svc.create_key("default", named("ci"));
+  auto broken = issued->plaintext;
+  broken.back() = broken.back() == 'A' ? 'B' : 'A';
+  auto v = svc.verify_key(broken);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().message.find("checksum") != std::string::npos);
+  CHECK(counting.key_lookups == 0);
+  CHECK(svc.verify_key(issued->plaintext).ok());
+  CHECK(counting.key_lookups == 1);
+}
+
+TEST_CASE("a forged key with a valid checksum but a wrong secret is not valid") {
+  Fixture f;
+  auto svc = f.as_operator();
+  auto issued = svc.create_key("default", named("ci"));
+  auto forged = keys::mint_with_id(keys::TokenKind::api_key, issued->info.id);
+  auto v = svc.verify_key(forged.plaintext);
+  REQUIRE_FALSE(v.ok());
+  CHECK(v.error().message == "key is not valid");
+}
+
+TEST_CASE("bad key specs are refused naming the flag") {
+  Fixture f;
+  auto svc = f.as_operator();
+  CHECK(svc.create_key("default", named("")).error().message.find("--name") != std::string::npos);
+  auto spec = named("x");
+  spec.rpm = 0;
+  CHECK(svc.create_key("default", spec).error().kind == ErrorKind::usage);
+  CHECK(svc.rotate_key("default", "AAAAAAAAAAAA", -1).error().message.find("--grace") !=
+        std::string::npos);
+  CHECK(svc.show_key("default", "AAAAAAAAAAAA").error().kind == ErrorKind::not_found);
+  CHECK(svc.create_key("nosuch", named("x")).error().kind == ErrorKind::not_found);
+}
+
+TEST_CASE("a tenant admin sees and touches only its own tenant") {
+  Fixture f;
+  auto op = f.as_operator();
+  auto acme = op.create_tenant("acme");
+  REQUIRE(acme.ok());
+  auto globex = op.create_tenant("globex");
+  REQUIRE(globex.ok());
+  auto globex_key = op.create_key("globex", named("g"));
+
+  auto acme_actor = authenticate_token(*f.open.store, *f.open.keyring, acme->admin_token);
+  REQUIRE(acme_actor.ok());
+  CHECK(acme_actor->role == Actor::Role::tenant_admin);
+  auto acme_admin = f.as(*acme_actor);
+
+  CHECK(acme_admin.create_key("acme", named("a")).ok());
+  CHECK(acme_admin.list_keys("globex").error().kind == ErrorKind::not_found);
+  CHECK(acme_admin.show_key("globex", globex_key->info.id).error().kind == ErrorKind::not_found);
+  CHECK(acme_admin.revoke_key("globex", globex_key->info.id).error().kind == ErrorKind::not_found);
+  CHECK(acme_admin.rotate_key("globex", globex_key->info.id, 0).error().kind ==
+        ErrorKind::not_found);
+  CHECK_FALSE(acme_admin.verify_key(globex_key->plaintext).ok());
+  CHECK(acme_admin.create_tenant("evil").error().kind == ErrorKind::forbidden);
+  CHECK(acme_admin.delete_tenant("globex").error().kind == ErrorKind::forbidden);
+  auto visible = acme_admin.list_tenants();
+  REQUIRE(visible->size() == 1);
+  CHECK(visible->front().name == "acme");
+  CHECK(op.verify_key(globex_key->plaintext).ok());  // untouched
+}
+
+TEST_CASE("management tokens authenticate to their role, and nothing else does") {
+  Fixture f;
+  auto op = authenticate_token(*f.open.store, *f.open.keyring, f.operator_token);
+  REQUIRE(op.ok());
+  CHECK(op->role == Actor::Role::operator_role);
+  auto key = f.as_operator().create_key("default", named("k"));
+  CHECK(authenticate_token(*f.open.store, *f.open.keyring, key->plaintext).error().kind ==
+        ErrorKind::auth);
+  auto forged = keys::mint_with_id(keys::TokenKind::management, f.operator_token.substr(6, 12));
+  CHECK_FALSE(authenticate_token(*f.open.store, *f.open.keyring, forged.plaintext).ok());
+  CHECK_FALSE(f.as_operator().verify_key(f.operator_token).ok());
+}
+
+TEST_CASE("deleting a tenant stops its keys at once and keeps the others") {
+  Fixture f;
+  auto op = f.as_operator();
+  REQUIRE(op.create_tenant("acme").ok());
+  auto k = op.create_key("acme", named("a"));
+  auto d = op.create_key("default", named("d"));
+  auto deleted = op.delete_tenant("acme");
+  REQUIRE(deleted.ok());
+  CHECK(deleted->key_count == 1);
+  CHECK_FALSE(op.verify_key(k->plaintext).ok());
+  CHECK(op.verify_key(d->plaintext).ok());
+  CHECK(op.delete_tenant("acme").error().kind == ErrorKind::not_found);
+  CHECK(op.create_tenant("Bad Name").error().kind == ErrorKind::usage);
+  CHECK(op.create_tenant("default").error().kind == ErrorKind::conflict);
+}
+
+TEST_CASE("init is idempotent and issues the operator token only once") {
+  Fixture f;
+  auto again = initialize(f.db, f.source, f.clock);
+  REQUIRE(again.ok());
+  CHECK_FALSE(again->store_created);
+  CHECK_FALSE(again->master_key_created);
+  CHECK_FALSE(again->operator_token.has_value());
+}
+
+TEST_CASE("an initialised store whose master key is gone is never given a new one") {
+  Fixture f;
+  f.open = {};
+  std::filesystem::remove(f.source.file);
+  auto again = initialize(f.db, f.source, f.clock);
+  REQUIRE_FALSE(again.ok());
+  CHECK(again.error().kind == ErrorKind::auth);
+  CHECK(again.error().message.find("will not make a new one") != std::string::npos);
+  CHECK_FALSE(std::filesystem::exists(f.source.file));
+  CHECK_FALSE(open_store(f.db, f.source).ok());
+}
+
+TEST_CASE("a wrong master key is refused with a clear error") {
+  Fixture f;
+  f.open = {};
+  MasterKeySource wrong{crypto::encode_master_key(crypto::generate_key()), f.source.file};
+  auto opened = open_store(f.db, wrong);
+  REQUIRE_FALSE(opened.ok());
+  CHECK(opened.error().kind == ErrorKind::auth);
+  CHECK(opened.error().message.find("X420_MASTER_KEY") != std::string::npos);
+  MasterKeySource junk{std::string("not-a-key"), f.source.file};
+  CHECK(open_store(f.db, junk).error().kind == ErrorKind::usage);
+}
+
+TEST_CASE("the master key from the environment wins and no key file is written") {
+  test::TempDir dir;
+  ManualClock clock{1'800'000'000};
+  MasterKeySource env{crypto::encode_master_key(crypto::generate_key()), dir.path() / "master.key"};
+  auto report = initialize(dir.file("x420.db"), env, clock);
+  REQUIRE(report.ok());
+  CHECK_FALSE(report->master_key_created);
+  CHECK_FALSE(std::filesystem::exists(env.file));
+  CHECK(open_store(dir.file("x420.db"), env).ok());
+}
+
+TEST_CASE("each tenant's data key opens only as that tenant's") {
+  Fixture f;
+  auto op = f.as_operator();
+  REQUIRE(op.create_tenant("acme").ok());
+  auto acme = f.open.store->tenant_by_name("acme");
+  auto dflt = f.open.store->tenant_by_name("default");
+  CHECK(f.open.keyring->open_dek(*acme).ok());
+  auto swapped = *acme;
+  swapped.wrapped_dek = dflt->wrapped_dek;
+  CHECK_FALSE(f.open.keyring->open_dek(swapped).ok());
+}
