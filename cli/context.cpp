@@ -1,6 +1,7 @@
 #include "cli/context.h"
 
 #include <cstdlib>
+#include <filesystem>
 
 #include "service/local_service.h"
 
@@ -43,11 +44,23 @@ service::MasterKeySource Context::master_key_source() const {
   return source;
 }
 
-service::Service& Context::service() {
-  if (!service_) {
+service::OpenStore& Context::local() {
+  if (!open_.store) {
     auto opened = service::open_store(db_path(), master_key_source());
     if (!opened) throw Fatal(opened.error());
     open_ = std::move(opened.value());
+  }
+  return open_;
+}
+
+bool Context::store_exists() const {
+  std::error_code ec;
+  return std::filesystem::exists(db_path(), ec);
+}
+
+service::Service& Context::service() {
+  if (!service_) {
+    local();
     service_ = std::make_unique<service::LocalService>(*open_.store, *open_.keyring, clock_,
                                                        service::Actor::operator_actor());
   }

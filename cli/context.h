@@ -30,6 +30,9 @@ class Context {
 
   // Opens the store as the operator; throws Fatal if it cannot (missing, wrong master key, …).
   service::Service& service();
+  // The opened store and its keyring (opening them if needed; throws Fatal like service()).
+  service::OpenStore& local();
+  bool store_exists() const;
 
   // Prints the error and returns its exit code: `return ctx.fail(result.error());`
   int fail(const Error& error) const;

@@ -1,0 +1,34 @@
+// Builds the detection engine a command runs with: the built-in rules, the user's --rules files,
+// known secrets from --known-env and --known-file, and the compiled-pattern cache in
+// $XDG_CACHE_HOME/x420. Shared by `x420 scan` and `x420 redact` (and later the proxy), so all
+// three use one engine, one rule set and one allowlist.
+#pragma once
+
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "common/result.h"
+#include "detect/engine.h"
+
+namespace x420::cli {
+
+struct DetectionOptions {
+  std::vector<std::string> rule_files;   // --rules FILE
+  std::vector<std::string> known_env;    // --known-env NAME
+  std::vector<std::string> known_files;  // --known-file F (.env syntax)
+  bool no_cache = false;
+};
+
+struct Detection {
+  std::unique_ptr<detect::Engine> engine;
+  detect::AllowlistSpec allowlist;  // merged: built-in and every --rules file (paths used by scan)
+};
+
+Result<Detection> build_detection(const DetectionOptions& options);
+
+// KEY=VALUE lines of a .env file (export prefixes, quotes and comments handled); values under
+// the engine's minimum length are left out and counted in `skipped`.
+Result<std::vector<detect::KnownSecret>> read_env_file(const std::string& path, std::size_t* skipped);
+
+}  // namespace x420::cli

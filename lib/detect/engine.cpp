@@ -1,0 +1,533 @@
+#define PCRE2_CODE_UNIT_WIDTH 8
+#include "detect/engine.h"
+
+#include <hs/hs.h>
+#include <pcre2.h>
+
+#include <algorithm>
+#include <climits>
+#include <optional>
+#include <cstring>
+#include <unordered_set>
+
+#include "crypto/keyed_hash.h"
+#include "detect/prefilter_pattern.h"
+#include "detect/validators.h"
+
+namespace x420::detect {
+namespace {
+
+// Rules whose pattern has no upper bound on its length are confirmed in windows this wide; it
+// is also the most context a stream scanner carries between chunks.
+constexpr std::uint32_t kMaxSpanCap = 16 * 1024;
+constexpr std::uint32_t kMinKnownSecretLength = 6;
+// Bounds PCRE2's work per match attempt, so no input can make a rule backtrack for long.
+constexpr std::uint32_t kMatchLimit = 200'000;
+constexpr std::string_view kInlineAllow = "x420:allow";
+constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look for the marker
+
+struct PcreCodeDeleter {
+  void operator()(pcre2_code* c) const { pcre2_code_free(c); }
+};
+using PcreCode = std::unique_ptr<pcre2_code, PcreCodeDeleter>;
+
+struct CompiledRule {
+  Rule rule;
+  PcreCode code;              // null for known secrets (exact literals)
+  std::uint32_t max_width = 0;
+  int specificity = 0;        // higher wins an overlap
+  bool generic = false;       // entropy-gated: stopwords apply
+  std::size_t known_length = 0;
+};
+
+std::string pcre_error(int code) {
+  PCRE2_UCHAR buf[256];
+  pcre2_get_error_message(code, buf, sizeof buf);
+  return reinterpret_cast<const char*>(buf);
+}
+
+Result<PcreCode> compile_pcre(const std::string& pattern, std::string_view what) {
+  int error = 0;
+  PCRE2_SIZE offset = 0;
+  pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
+                                   0, &error, &offset, nullptr);
+  if (!code)
+    return make_error(ErrorKind::usage, std::string(what) + ": regex does not compile at offset " +
+                                            std::to_string(offset) + ": " + pcre_error(error));
+  pcre2_jit_compile(code, PCRE2_JIT_COMPLETE);  // falls back to the interpreter if JIT is unavailable
+  return PcreCode(code);
+}
+
+std::string escape_literal(std::string_view value) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : value) {
+    out += "\\x";
+    out += hex[c >> 4];
+    out += hex[c & 15];
+  }
+  return out;
+}
+
+std::string lower(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+int specificity_of(const Rule& r, bool known) {
+  if (known) return 4;
+  if (r.validator != Validator::none) return 3;
+  if (r.entropy_min > 0) return 1;
+  return 2;
+}
+
+}  // namespace
+
+struct Engine::Impl {
+  std::vector<CompiledRule> rules;
+  hs_database_t* db = nullptr;
+  std::vector<PcreCode> allow_regexes;
+  std::unordered_set<std::string> allow_values;
+  std::unordered_set<std::string> allow_fingerprints;
+  std::vector<std::string> stopwords;  // lowercased
+  crypto::SecretBytes fingerprint_key;
+  std::size_t max_span = 0;
+  bool inline_allow = true;
+
+  ~Impl() {
+    if (db) hs_free_database(db);
+  }
+};
+
+class Engine::Scratch {
+ public:
+  explicit Scratch(const Impl& impl) : match_data(pcre2_match_data_create(64, nullptr)) {
+    if (hs_alloc_scratch(impl.db, &hs) != HS_SUCCESS) throw std::bad_alloc();
+    context = pcre2_match_context_create(nullptr);
+    pcre2_set_match_limit(context, kMatchLimit);
+    jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr);
+    pcre2_jit_stack_assign(context, nullptr, jit_stack);
+  }
+  ~Scratch() {
+    hs_free_scratch(hs);
+    pcre2_match_data_free(match_data);
+    pcre2_match_context_free(context);
+    pcre2_jit_stack_free(jit_stack);
+  }
+
+  hs_scratch_t* hs = nullptr;
+  pcre2_match_data* match_data;
+  pcre2_match_context* context;
+  pcre2_jit_stack* jit_stack;
+
+  // Per scan: for each rule, the window its last confirmation covered.
+  struct Window {
+    std::uint64_t start = 0, end = 0;
+  };
+  std::vector<Window> covered;
+  std::vector<Finding> found;
+  std::string_view data;
+  const Impl* impl = nullptr;
+  std::optional<Error> failure;
+};
+
+namespace {
+
+// One match of `r` at [ms, me) with the secret at [ss, se): apply the gates, make a finding.
+void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
+              std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
+              std::vector<Finding>& out);
+
+int on_prefilter_match(unsigned int id, unsigned long long /*from*/, unsigned long long to,
+                       unsigned int /*flags*/, void* ctx);
+
+}  // namespace
+
+Engine::Engine(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Engine::~Engine() = default;
+
+namespace {
+
+// Cache entry: magic, pattern count, each pattern's max width, then the serialized database.
+constexpr std::string_view kCacheMagic = "x420hs1";
+
+std::string cache_key(const std::vector<std::string>& patterns) {
+  std::string material = std::string(kCacheMagic) + '\0' + hs_version() + '\0';
+  for (const auto& p : patterns) material.append(p).push_back('\0');
+  static const crypto::SecretBytes kKey(reinterpret_cast<const std::uint8_t*>("x420 engine cache key v1 ......"), 32);
+  const auto h = crypto::keyed_hash(kKey, material);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (auto b : h) {
+    out += hex[b >> 4];
+    out += hex[b & 15];
+  }
+  return out;
+}
+
+// Restores the database and widths from a cache entry; false if it is not usable here.
+bool load_cached(std::string_view bytes, std::size_t count, hs_database_t** db,
+                 std::vector<std::uint32_t>& widths) {
+  const std::size_t header = kCacheMagic.size() + 4 + 4 * count;
+  if (bytes.size() <= header || bytes.substr(0, kCacheMagic.size()) != kCacheMagic) return false;
+  std::uint32_t n = 0;
+  std::memcpy(&n, bytes.data() + kCacheMagic.size(), 4);
+  if (n != count) return false;
+  widths.resize(count);
+  std::memcpy(widths.data(), bytes.data() + kCacheMagic.size() + 4, 4 * count);
+  return hs_deserialize_database(bytes.data() + header, bytes.size() - header, db) == HS_SUCCESS;
+}
+
+std::string make_cached(hs_database_t* db, const std::vector<std::uint32_t>& widths) {
+  char* serialized = nullptr;
+  std::size_t length = 0;
+  if (hs_serialize_database(db, &serialized, &length) != HS_SUCCESS) return {};
+  std::string out(kCacheMagic);
+  const auto n = static_cast<std::uint32_t>(widths.size());
+  out.append(reinterpret_cast<const char*>(&n), 4);
+  out.append(reinterpret_cast<const char*>(widths.data()), 4 * widths.size());
+  out.append(serialized, length);
+  std::free(serialized);
+  return out;
+}
+
+// The span bounds come from the rule's own regex; the database gets the relaxed form.
+Result<std::uint32_t> max_width_of(const std::string& pattern, const std::string& what,
+                                   unsigned& flags) {
+  hs_expr_info_t* info = nullptr;
+  hs_compile_error_t* err = nullptr;
+  flags = 0;
+  if (hs_expression_info(pattern.c_str(), flags, &info, &err) != HS_SUCCESS) {
+    // Constructs vectorscan lacks (lookaround, backreferences) still prefilter as a superset;
+    // PCRE2 then decides exactly.
+    hs_free_compile_error(err);
+    err = nullptr;
+    flags = HS_FLAG_PREFILTER;
+    if (hs_expression_info(pattern.c_str(), flags, &info, &err) != HS_SUCCESS) {
+      Error e = make_error(ErrorKind::usage, what + ": regex cannot be compiled: " + err->message);
+      hs_free_compile_error(err);
+      return e;
+    }
+  }
+  if (info->min_width == 0) {
+    std::free(info);
+    return make_error(ErrorKind::usage, what + ": regex can match empty text");
+  }
+  const auto width = std::min<std::uint32_t>(info->max_width, kMaxSpanCap);
+  std::free(info);
+  return width;
+}
+
+}  // namespace
+
+Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
+  auto impl = std::make_unique<Impl>();
+  impl->inline_allow = config.inline_allow;
+
+  // Rules first, then known secrets: a finding's rule index is its pattern id.
+  std::vector<std::string> originals;
+  for (auto& rule : config.rules) {
+    auto code = compile_pcre(rule.regex, "rule " + rule.id);
+    if (!code) return code.error();
+    std::uint32_t capture_count = 0;
+    pcre2_pattern_info(code->get(), PCRE2_INFO_CAPTURECOUNT, &capture_count);
+    if (static_cast<std::uint32_t>(rule.secret_group) > capture_count)
+      return make_error(ErrorKind::usage, "rule " + rule.id + ": secret_group " +
+                                              std::to_string(rule.secret_group) +
+                                              " but the regex has " +
+                                              std::to_string(capture_count) + " groups");
+    CompiledRule c;
+    c.specificity = specificity_of(rule, false);
+    c.generic = rule.entropy_min > 0;
+    c.code = std::move(code.value());
+    originals.push_back(rule.regex);
+    c.rule = std::move(rule);
+    impl->rules.push_back(std::move(c));
+  }
+  for (auto& known : config.known_secrets) {
+    if (known.value.size() < kMinKnownSecretLength)
+      return make_error(ErrorKind::usage, "known secret " + known.name + " is shorter than " +
+                                              std::to_string(kMinKnownSecretLength) +
+                                              " bytes; matching it would flag ordinary text");
+    CompiledRule c;
+    c.rule.id = "known_secret";
+    c.rule.description = "registered secret (" + known.name + ")";
+    c.rule.severity = Severity::critical;
+    c.specificity = specificity_of(c.rule, true);
+    c.known_length = known.value.size();
+    originals.push_back(escape_literal(known.value));
+    crypto::wipe(known.value);
+    impl->rules.push_back(std::move(c));
+  }
+  if (originals.empty()) return make_error(ErrorKind::usage, "no rules to scan with");
+
+  const bool cacheable = config.cache && config.known_secrets.empty();
+  const std::string key = cacheable ? cache_key(originals) : std::string();
+  std::vector<std::uint32_t> widths;
+  bool cached = false;
+  if (cacheable)
+    if (auto bytes = config.cache->load(key))
+      cached = load_cached(*bytes, originals.size(), &impl->db, widths);
+
+  if (!cached) {
+    std::vector<std::string> patterns;
+    std::vector<unsigned> flags, ids;
+    widths.clear();
+    for (std::size_t i = 0; i < originals.size(); ++i) {
+      const auto& c = impl->rules[i];
+      unsigned f = 0;
+      auto width = max_width_of(originals[i], "rule " + c.rule.id, f);
+      if (!width) return width.error();
+      widths.push_back(*width);
+      patterns.push_back(c.known_length ? originals[i] : relax_for_prefilter(originals[i]));
+      flags.push_back(f);
+      ids.push_back(static_cast<unsigned>(i));
+    }
+    std::vector<const char*> cpatterns;
+    for (const auto& p : patterns) cpatterns.push_back(p.c_str());
+    hs_compile_error_t* err = nullptr;
+    if (hs_compile_multi(cpatterns.data(), flags.data(), ids.data(),
+                         static_cast<unsigned>(cpatterns.size()), HS_MODE_BLOCK, nullptr, &impl->db,
+                         &err) != HS_SUCCESS) {
+      std::string which =
+          err->expression >= 0 ? "rule " + impl->rules[err->expression].rule.id + ": " : std::string();
+      Error e = make_error(ErrorKind::usage, which + "pattern database does not compile: " + err->message);
+      hs_free_compile_error(err);
+      return e;
+    }
+    if (cacheable) config.cache->store(key, make_cached(impl->db, widths));
+  }
+  for (std::size_t i = 0; i < widths.size(); ++i) {
+    impl->rules[i].max_width = widths[i];
+    impl->max_span = std::max<std::size_t>(impl->max_span, widths[i]);
+  }
+
+  for (const auto& r : config.allowlist.regexes) {
+    auto code = compile_pcre(r, "allowlist regex '" + r + "'");
+    if (!code) return code.error();
+    impl->allow_regexes.push_back(std::move(code.value()));
+  }
+  impl->allow_values.insert(config.allowlist.values.begin(), config.allowlist.values.end());
+  impl->allow_fingerprints.insert(config.allowlist.fingerprints.begin(),
+                                  config.allowlist.fingerprints.end());
+  for (const auto& s : config.allowlist.stopwords) impl->stopwords.push_back(lower(s));
+
+  if (config.fingerprint_key.empty()) {
+    // Fixed and public: see EngineConfig::fingerprint_key.
+    static constexpr std::string_view kPublic = "x420 fingerprint key, version 1";
+    impl->fingerprint_key = crypto::SecretBytes(reinterpret_cast<const std::uint8_t*>(kPublic.data()),
+                                                kPublic.size());
+  } else {
+    impl->fingerprint_key = std::move(config.fingerprint_key);
+  }
+  return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Engine::ScratchPtr Engine::make_scratch() const { return ScratchPtr(new Scratch(*impl_)); }
+
+void Engine::ScratchDeleter::operator()(Scratch* s) const { delete s; }
+
+const Rule& Engine::rule(std::uint32_t index) const { return impl_->rules.at(index).rule; }
+std::size_t Engine::rule_count() const { return impl_->rules.size(); }
+std::size_t Engine::max_span() const { return impl_->max_span; }
+
+namespace {
+
+bool line_has_inline_allow(std::string_view data, std::uint64_t at) {
+  const std::uint64_t lo = at > kInlineAllowReach ? at - kInlineAllowReach : 0;
+  std::uint64_t begin = at;
+  while (begin > lo && data[begin - 1] != '\n') --begin;
+  const std::uint64_t hi = std::min<std::uint64_t>(data.size(), at + kInlineAllowReach);
+  std::uint64_t end = at;
+  while (end < hi && data[end] != '\n') ++end;
+  return data.substr(begin, end - begin).find(kInlineAllow) != std::string_view::npos;
+}
+
+std::string hex8(const crypto::Hash& h) {
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (int i = 0; i < 8; ++i) {
+    out += hex[h[i] >> 4];
+    out += hex[h[i] & 15];
+  }
+  return out;
+}
+
+bool contains_stopword(const std::vector<std::string>& stopwords, std::string_view secret) {
+  if (stopwords.empty()) return false;
+  const std::string l = lower(secret);
+  for (const auto& w : stopwords)
+    if (l.find(w) != std::string::npos) return true;
+  return false;
+}
+
+void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
+              std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
+              std::vector<Finding>& out) {
+  const CompiledRule& c = impl.rules[index];
+  const Rule& r = c.rule;
+  const std::string_view secret = data.substr(ss, se - ss);
+  if (secret.empty() || secret.size() < r.min_len) return;
+  if (r.entropy_min > 0 && shannon_entropy(secret) < r.entropy_min) return;
+  if (c.generic && contains_stopword(impl.stopwords, secret)) return;
+  const Verdict verdict = validate(r.validator, secret);
+  if (verdict == Verdict::reject) return;
+  if (impl.allow_values.count(std::string(secret))) return;
+  for (const auto& re : impl.allow_regexes) {
+    pcre2_match_data* md = pcre2_match_data_create_from_pattern(re.get(), nullptr);
+    const int rc = pcre2_match(re.get(), reinterpret_cast<PCRE2_SPTR>(secret.data()), secret.size(),
+                               0, 0, md, nullptr);
+    pcre2_match_data_free(md);
+    if (rc >= 0) return;
+  }
+  if (impl.inline_allow && line_has_inline_allow(data, ss)) return;
+
+  Finding f;
+  f.rule = index;
+  f.start = ss;
+  f.end = se;
+  f.match_start = ms;
+  f.match_end = me;
+  f.checksum_failed = verdict == Verdict::accept_bad_checksum;
+  if (c.known_length || (r.validator != Validator::none && !f.checksum_failed))
+    f.confidence = Confidence::high;
+  else if (c.generic || f.checksum_failed)
+    f.confidence = Confidence::low;
+  std::string material = r.id;
+  material.push_back('\0');
+  material.append(secret);
+  f.fingerprint = hex8(crypto::keyed_hash(impl.fingerprint_key, material));
+  crypto::wipe(material);
+  if (!impl.allow_fingerprints.empty() && impl.allow_fingerprints.count(f.fingerprint)) return;
+  out.push_back(std::move(f));
+}
+
+// Runs rule `index` over the window around a prefilter hit ending at `to`.
+void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
+  const auto& impl = *s.impl;
+  const CompiledRule& c = impl.rules[index];
+  const std::string_view data = s.data;
+  if (c.known_length) {  // an exact literal: the prefilter's hit is the match
+    const std::uint64_t start = to - c.known_length;
+    consider(impl, index, data, start, to, start, to, s.found);
+    return;
+  }
+  auto& w = s.covered[index];
+  if (to >= w.start && to < w.end) return;  // this window was searched already
+  const std::uint64_t ws = to > c.max_width ? to - c.max_width : 0;
+  const std::uint64_t we = std::min<std::uint64_t>(data.size(), to + c.max_width);
+  w = {ws, we == data.size() ? UINT64_MAX : we};
+
+  // Past the window's end the subject goes on: `$` must not match there, and a match that
+  // reaches it belongs to a later window.
+  const std::uint32_t options = we < data.size() ? PCRE2_NOTEOL : 0;
+  std::uint64_t offset = ws;
+  while (offset < we) {
+    const int rc = pcre2_jit_match(c.code.get(), reinterpret_cast<PCRE2_SPTR>(data.data()), we,
+                                   offset, options, s.match_data, s.context);
+    if (rc == PCRE2_ERROR_NOMATCH) break;
+    if (rc == PCRE2_ERROR_JIT_BADOPTION) {  // JIT unavailable: the interpreter does the same
+      const int rc2 = pcre2_match(c.code.get(), reinterpret_cast<PCRE2_SPTR>(data.data()), we,
+                                  offset, options, s.match_data, s.context);
+      if (rc2 == PCRE2_ERROR_NOMATCH) break;
+      if (rc2 < 0) {
+        s.failure = make_error(ErrorKind::internal, "rule " + c.rule.id + ": " + pcre_error(rc2));
+        return;
+      }
+    } else if (rc < 0) {
+      s.failure = make_error(ErrorKind::internal, "rule " + c.rule.id + ": " + pcre_error(rc));
+      return;
+    }
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.match_data);
+    const std::uint64_t ms = ov[0], me = ov[1];
+    if (me == we && we < data.size()) break;
+    if (me <= ms) {
+      offset = ms + 1;
+      continue;
+    }
+    std::uint64_t ss = ms, se = me;
+    const int g = c.rule.secret_group;
+    if (g > 0 && ov[2 * g] != PCRE2_UNSET) {
+      ss = ov[2 * g];
+      se = ov[2 * g + 1];
+    }
+    consider(impl, index, data, ms, me, ss, se, s.found);
+    offset = me;
+  }
+}
+
+int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
+                       void* ctx) {
+  auto& s = *static_cast<Engine::Scratch*>(ctx);
+  confirm(s, id, to);
+  return s.failure ? 1 : 0;  // non-zero stops the scan
+}
+
+// Keeps, of overlapping findings, the most specific (then longest, then first-listed) rule's.
+std::vector<Finding> resolve_overlaps(const Engine::Impl& impl, std::vector<Finding> found) {
+  std::sort(found.begin(), found.end(), [&](const Finding& a, const Finding& b) {
+    const int sa = impl.rules[a.rule].specificity, sb = impl.rules[b.rule].specificity;
+    if (sa != sb) return sa > sb;
+    const auto la = a.end - a.start, lb = b.end - b.start;
+    if (la != lb) return la > lb;
+    if (a.rule != b.rule) return a.rule < b.rule;
+    return a.start < b.start;
+  });
+  std::vector<Finding> kept;  // sorted by start, non-overlapping
+  for (auto& f : found) {
+    auto it = std::lower_bound(kept.begin(), kept.end(), f.start,
+                               [](const Finding& k, std::uint64_t start) { return k.end <= start; });
+    if (it != kept.end() && it->start < f.end) continue;  // overlaps one already kept
+    kept.insert(it, std::move(f));
+  }
+  return kept;
+}
+
+}  // namespace
+
+std::vector<Finding> Engine::scan(std::string_view data, Scratch& s) const {
+  s.impl = impl_.get();
+  s.data = data;
+  s.found.clear();
+  s.failure.reset();
+  s.covered.assign(impl_->rules.size(), {});
+  if (data.empty()) return {};
+  if (data.size() > UINT_MAX) throw Fatal(ErrorKind::usage, "input over 4 GiB: scan it as a stream");
+  const hs_error_t rc = hs_scan(impl_->db, data.data(), static_cast<unsigned>(data.size()), 0,
+                                s.hs, on_prefilter_match, &s);
+  if (s.failure) throw Fatal(*s.failure);
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED)
+    throw Fatal(ErrorKind::internal, "vectorscan failed with code " + std::to_string(rc));
+  return resolve_overlaps(*impl_, std::move(s.found));
+}
+
+StreamScanner::StreamScanner(const Engine& engine, Engine::Scratch& scratch)
+    : engine_(engine), scratch_(scratch) {}
+
+void StreamScanner::feed_impl(std::string_view chunk, bool final, const Callback& cb) {
+  // One byte past a match decides it (a word boundary, a greedy run ending), so matches
+  // touching the buffer's end wait for the next chunk.
+  constexpr std::size_t kGuard = 1;
+  buffer_.append(chunk);
+  const auto findings = engine_.scan(buffer_, scratch_);
+  const std::size_t safe = final ? buffer_.size() : (buffer_.size() > kGuard ? buffer_.size() - kGuard : 0);
+  for (const auto& f : findings) {
+    const std::uint64_t abs_end = buffer_offset_ + f.match_end;
+    if (abs_end <= reported_until_ || f.match_end > safe) continue;
+    Finding shifted = f;
+    shifted.start += buffer_offset_;
+    shifted.end += buffer_offset_;
+    shifted.match_start += buffer_offset_;
+    shifted.match_end += buffer_offset_;
+    cb(shifted, std::string_view(buffer_).substr(f.match_start, f.match_end - f.match_start));
+  }
+  reported_until_ = buffer_offset_ + safe;
+  // Keep enough context for any match that ends after `safe`, plus one byte of look-behind.
+  const std::size_t keep = std::min(buffer_.size(), engine_.max_span() + kGuard + 1);
+  const std::size_t drop = buffer_.size() - keep;
+  buffer_.erase(0, drop);
+  buffer_offset_ += drop;
+}
+
+}  // namespace x420::detect

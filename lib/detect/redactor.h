@@ -1,0 +1,85 @@
+// Turning findings into redacted text, and placeholders back into secrets.
+//
+// Placeholders (pseudonymize): X420_REDACTED_<rule id, '.' and '-' as '_'>_<8 hex>, the hex a
+// keyed hash of the secret under a per-tenant key: the same secret gets the same placeholder in
+// every turn of a conversation, and nobody without the key can test a guess against it.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <unordered_map>
+#include <vector>
+
+#include "crypto/secret_bytes.h"
+#include "detect/engine.h"
+
+namespace x420::detect {
+
+inline constexpr std::string_view kPlaceholderPrefix = "X420_REDACTED_";
+
+enum class RedactMode { mask, pseudonymize };
+
+// placeholder → secret, for restoring. Secrets are wiped when the map goes.
+class PlaceholderMap {
+ public:
+  PlaceholderMap() = default;
+  ~PlaceholderMap();
+  PlaceholderMap(PlaceholderMap&&) = default;
+  PlaceholderMap& operator=(PlaceholderMap&&) = default;
+
+  // False if the placeholder is already taken by a different secret.
+  bool add(const std::string& placeholder, std::string_view secret);
+  const std::string* find(std::string_view placeholder) const;
+  std::size_t size() const { return entries_.size(); }
+  const std::unordered_map<std::string, std::string>& entries() const { return entries_; }
+
+ private:
+  std::unordered_map<std::string, std::string> entries_;
+};
+
+class Pseudonymizer {
+ public:
+  explicit Pseudonymizer(crypto::SecretBytes key) : key_(std::move(key)) {}
+  // `long_form` doubles the hash (16 hex), for the rare collision of the short one.
+  std::string placeholder(std::string_view rule_id, std::string_view secret, bool long_form = false) const;
+
+ private:
+  crypto::SecretBytes key_;
+};
+
+struct Redacted {
+  std::string text;
+  std::size_t replaced = 0;
+};
+
+// Replaces each finding's secret span in `data` (findings as Engine::scan returns them: sorted,
+// non-overlapping). Pseudonymize needs `pseudonymizer`, and fills `map` when one is given.
+Redacted redact(std::string_view data, const std::vector<Finding>& findings, const Engine& engine,
+                RedactMode mode, const Pseudonymizer* pseudonymizer, PlaceholderMap* map);
+
+// Puts secrets back where their placeholders stand, in a stream: a placeholder split across
+// chunks is held back until it is whole, so memory stays bounded by the longest placeholder.
+class Restorer {
+ public:
+  enum class Escape { none, json_string };  // json_string: the value lands inside a JSON string
+
+  explicit Restorer(const PlaceholderMap& map, Escape escape = Escape::none)
+      : map_(map), escape_(escape) {}
+
+  std::string feed(std::string_view chunk);  // the text that is safe to emit now
+  std::string finish();                      // whatever is still held back
+  std::size_t restored() const { return restored_; }
+
+ private:
+  std::string process(bool final);
+  const PlaceholderMap& map_;
+  Escape escape_;
+  std::string pending_;
+  std::size_t restored_ = 0;
+};
+
+// Restores a whole text at once.
+std::string restore(std::string_view text, const PlaceholderMap& map,
+                    Restorer::Escape escape = Restorer::Escape::none);
+
+}  // namespace x420::detect

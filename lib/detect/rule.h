@@ -1,0 +1,60 @@
+// Detection rules as data: what a rule file (the built-in one, or a user's --rules FILE) holds.
+//
+// A rule file is TOML:
+//   [[rule]]                     one per secret type (fields below)
+//   [allowlist]                  optional: stopwords, regexes, values, paths, fingerprints
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "common/result.h"
+
+namespace x420::detect {
+
+enum class Severity { low, medium, high, critical };
+
+// Structural validators decide (a failed Luhn check is no finding); vendor checksums only change
+// the confidence (a GitHub token with a bad CRC32 is still reported, marked as such).
+enum class Validator { none, luhn, iban_mod97, jwt, github_crc32, x420_checksum };
+
+struct Rule {
+  std::string id;  // lowercase dotted: "aws.access_key_id"
+  std::string description;
+  Severity severity = Severity::high;
+  std::vector<std::string> keywords;
+  std::string regex;     // PCRE syntax; vectorscan prefilters it, PCRE2 confirms the span
+  int secret_group = 0;  // the capture group that is the secret; 0 = the whole match
+  Validator validator = Validator::none;
+  double entropy_min = 0;  // Shannon bits per byte of the secret, 0 = no gate
+  std::uint32_t min_len = 0;
+  std::vector<std::string> examples;           // must be found
+  std::vector<std::string> negative_examples;  // must not be found
+};
+
+struct AllowlistSpec {
+  std::vector<std::string> stopwords;     // a secret containing one (case-insensitive) is a placeholder
+  std::vector<std::string> regexes;       // a secret matching one is accepted
+  std::vector<std::string> values;        // exact secrets to accept
+  std::vector<std::string> paths;         // gitignore-style patterns of files not to scan
+  std::vector<std::string> fingerprints;  // findings accepted by fingerprint
+};
+
+struct RuleFile {
+  std::vector<Rule> rules;
+  AllowlistSpec allowlist;
+};
+
+// Parses a rule file. Errors name the source, the line and what was wrong (a TOML syntax error,
+// a missing field, an unknown severity); regexes are checked when the engine is built.
+Result<RuleFile> parse_rule_file(std::string_view text, std::string_view source_name);
+
+// The rules compiled into the binary (lib/detect/rules/builtin.toml).
+const RuleFile& builtin_rule_file();
+
+std::string_view severity_name(Severity s);
+std::string_view validator_name(Validator v);
+
+}  // namespace x420::detect

@@ -1,0 +1,177 @@
+#include <toml++/toml.h>
+
+#include <algorithm>
+#include <sstream>
+
+#include "detect/rule.h"
+
+namespace x420::detect {
+namespace {
+
+std::string where(std::string_view source, const toml::source_region& region) {
+  std::ostringstream s;
+  s << source << ":" << region.begin.line;
+  return s.str();
+}
+
+Error bad(std::string_view source, const toml::node& node, const std::string& what) {
+  return make_error(ErrorKind::usage, where(source, node.source()) + ": " + what);
+}
+
+std::optional<Severity> severity_from(std::string_view s) {
+  if (s == "low") return Severity::low;
+  if (s == "medium") return Severity::medium;
+  if (s == "high") return Severity::high;
+  if (s == "critical") return Severity::critical;
+  return std::nullopt;
+}
+
+std::optional<Validator> validator_from(std::string_view s) {
+  if (s == "none") return Validator::none;
+  if (s == "luhn") return Validator::luhn;
+  if (s == "iban_mod97") return Validator::iban_mod97;
+  if (s == "jwt") return Validator::jwt;
+  if (s == "github_crc32") return Validator::github_crc32;
+  if (s == "x420_checksum") return Validator::x420_checksum;
+  return std::nullopt;
+}
+
+// Reads an optional array of strings; an error names the key.
+Status read_strings(std::string_view source, const toml::table& t, std::string_view key,
+                    std::vector<std::string>& out) {
+  const toml::node* node = t.get(key);
+  if (!node) return ok_status();
+  const toml::array* arr = node->as_array();
+  if (!arr) return bad(source, *node, std::string(key) + " must be an array of strings");
+  for (const toml::node& item : *arr) {
+    const auto* s = item.as_string();
+    if (!s) return bad(source, item, std::string(key) + " must hold only strings");
+    out.push_back(s->get());
+  }
+  return ok_status();
+}
+
+Result<Rule> read_rule(std::string_view source, const toml::table& t) {
+  static const std::vector<std::string_view> kKnown = {
+      "id",           "description", "severity",    "keywords", "regex",   "secret_group",
+      "validator",    "entropy_min", "min_len",     "examples", "negative_examples"};
+  for (const auto& [key, value] : t)
+    if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end())
+      return bad(source, value, "unknown rule field '" + std::string(key.str()) + "'");
+
+  Rule r;
+  auto id = t["id"].value<std::string>();
+  if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
+  r.id = *id;
+  for (char c : r.id)
+    if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
+      return bad(source, t, "rule id '" + r.id + "' may hold only a-z, 0-9, '.', '_' and '-'");
+  auto regex = t["regex"].value<std::string>();
+  if (!regex || regex->empty()) return bad(source, t, "rule " + r.id + " needs a regex");
+  r.regex = *regex;
+  r.description = t["description"].value_or<std::string>(std::string(r.id));
+  if (const auto* node = t.get("severity")) {
+    auto s = node->value<std::string>();
+    auto sev = s ? severity_from(*s) : std::nullopt;
+    if (!sev) return bad(source, *node, "rule " + r.id + ": severity must be low, medium, high or critical");
+    r.severity = *sev;
+  }
+  if (const auto* node = t.get("validator")) {
+    auto s = node->value<std::string>();
+    auto v = s ? validator_from(*s) : std::nullopt;
+    if (!v)
+      return bad(source, *node, "rule " + r.id +
+                                    ": validator must be none, luhn, iban_mod97, jwt, github_crc32 "
+                                    "or x420_checksum");
+    r.validator = *v;
+  }
+  if (const auto* node = t.get("secret_group")) {
+    auto g = node->value<std::int64_t>();
+    if (!g || *g < 0 || *g > 32) return bad(source, *node, "rule " + r.id + ": secret_group must be 0 to 32");
+    r.secret_group = static_cast<int>(*g);
+  }
+  if (const auto* node = t.get("entropy_min")) {
+    auto e = node->value<double>();
+    if (!e || *e < 0 || *e > 8) return bad(source, *node, "rule " + r.id + ": entropy_min must be 0 to 8");
+    r.entropy_min = *e;
+  }
+  if (const auto* node = t.get("min_len")) {
+    auto m = node->value<std::int64_t>();
+    if (!m || *m < 0 || *m > 65536) return bad(source, *node, "rule " + r.id + ": min_len must be 0 to 65536");
+    r.min_len = static_cast<std::uint32_t>(*m);
+  }
+  for (auto [key, out] : {std::pair{"keywords", &r.keywords}, std::pair{"examples", &r.examples},
+                          std::pair{"negative_examples", &r.negative_examples}})
+    if (auto s = read_strings(source, t, key, *out); !s) return s.error();
+  return r;
+}
+
+}  // namespace
+
+Result<RuleFile> parse_rule_file(std::string_view text, std::string_view source_name) {
+  toml::table doc;
+  try {
+    doc = toml::parse(text, source_name);
+  } catch (const toml::parse_error& e) {
+    std::ostringstream s;
+    s << source_name << ":" << e.source().begin.line << ": " << e.description();
+    return make_error(ErrorKind::usage, s.str());
+  }
+  RuleFile file;
+  for (const auto& [key, value] : doc) {
+    if (key == "rule") {
+      const toml::array* rules = value.as_array();
+      if (!rules) return bad(source_name, value, "'rule' must be an array of tables: use [[rule]]");
+      for (const toml::node& node : *rules) {
+        const auto* t = node.as_table();
+        if (!t) return bad(source_name, node, "each [[rule]] must be a table");
+        auto rule = read_rule(source_name, *t);
+        if (!rule) return rule.error();
+        for (const auto& existing : file.rules)
+          if (existing.id == rule->id)
+            return bad(source_name, node, "rule id '" + rule->id + "' appears twice");
+        file.rules.push_back(std::move(rule.value()));
+      }
+    } else if (key == "allowlist") {
+      const toml::table* t = value.as_table();
+      if (!t) return bad(source_name, value, "'allowlist' must be a table: use [allowlist]");
+      auto& a = file.allowlist;
+      for (auto [k, out] : {std::pair{"stopwords", &a.stopwords}, std::pair{"regexes", &a.regexes},
+                            std::pair{"values", &a.values}, std::pair{"paths", &a.paths},
+                            std::pair{"fingerprints", &a.fingerprints}})
+        if (auto s = read_strings(source_name, *t, k, *out); !s) return s.error();
+      for (const auto& [k, v] : *t)
+        if (k != "stopwords" && k != "regexes" && k != "values" && k != "paths" &&
+            k != "fingerprints")
+          return bad(source_name, v, "unknown allowlist field '" + std::string(k.str()) + "'");
+    } else {
+      return bad(source_name, value, "unknown top-level key '" + std::string(key.str()) +
+                                         "' (expected [[rule]] or [allowlist])");
+    }
+  }
+  return file;
+}
+
+std::string_view severity_name(Severity s) {
+  switch (s) {
+    case Severity::low: return "low";
+    case Severity::medium: return "medium";
+    case Severity::high: return "high";
+    case Severity::critical: return "critical";
+  }
+  return "high";
+}
+
+std::string_view validator_name(Validator v) {
+  switch (v) {
+    case Validator::none: return "none";
+    case Validator::luhn: return "luhn";
+    case Validator::iban_mod97: return "iban_mod97";
+    case Validator::jwt: return "jwt";
+    case Validator::github_crc32: return "github_crc32";
+    case Validator::x420_checksum: return "x420_checksum";
+  }
+  return "none";
+}
+
+}  // namespace x420::detect

@@ -1,0 +1,64 @@
+// Detection quality on the labelled development corpus (../shared/corpus/secrets-dev.jsonl):
+// recall on the samples holding a secret must be at least 95 %, and at most 3 % of the samples
+// holding none may be flagged. Prints both figures and every miss, so a change in quality shows.
+#include <catch2/catch.hpp>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+
+#include "detect/engine.h"
+
+using namespace x420::detect;
+
+TEST_CASE("detection meets recall and false-positive targets on the development corpus") {
+  const std::string path = std::string(X420_SHARED_DIR) + "/corpus/secrets-dev.jsonl";
+  std::ifstream in(path);
+  if (!in) {
+    // Outside CI a clone may not have shared/ beside it; in CI it must be there.
+    const char* ci = std::getenv("CI");
+    if (ci && std::string(ci) == "true") FAIL("corpus missing: " << path);
+    WARN("corpus not found at " << path << "; skipping the quality check");
+    return;
+  }
+  EngineConfig config;
+  config.rules = builtin_rule_file().rules;
+  config.allowlist = builtin_rule_file().allowlist;
+  auto engine = Engine::build(std::move(config));
+  REQUIRE(engine.ok());
+  auto scratch = engine.value()->make_scratch();
+
+  int positives = 0, found = 0, negatives = 0, flagged = 0;
+  std::string misses, false_positives;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty()) continue;
+    const auto sample = nlohmann::json::parse(line);
+    const std::string text = sample.at("text");
+    const bool secret = sample.at("expect") == "secret";
+    const auto findings = engine.value()->scan(text, *scratch);
+    if (secret) {
+      ++positives;
+      if (!findings.empty()) ++found;
+      else misses += "  miss  " + sample.at("rule").get<std::string>() + "  " +
+                     nlohmann::json(text.substr(0, 120)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+    } else {
+      ++negatives;
+      if (!findings.empty()) {
+        ++flagged;
+        false_positives += "  fp    " + sample.at("rule").get<std::string>() + " -> " +
+                           engine.value()->rule(findings.front().rule).id + "  " +
+                           nlohmann::json(text.substr(0, 120)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+      }
+    }
+  }
+  const double recall = 100.0 * found / positives;
+  const double fp_rate = 100.0 * flagged / negatives;
+  std::cout << "corpus: recall " << recall << "% (" << found << "/" << positives
+            << "), false positives " << fp_rate << "% (" << flagged << "/" << negatives << ")\n"
+            << misses << false_positives;
+  CHECK(positives > 0);
+  CHECK(recall >= 95.0);
+  CHECK(fp_rate <= 3.0);
+}
