@@ -163,8 +163,11 @@ std::string rule_tally(const detect::Engine& engine, const std::vector<detect::F
 
 int run(const Options& o) {
   const auto& file = detect::builtin_rule_file();
+  detect::EngineConfig config;
+  config.rules = file.rules;
+  config.allowlist = file.allowlist;
   const auto build_start = Clock::now();
-  auto built = detect::Engine::build(detect::EngineConfig{file.rules, file.allowlist});
+  auto built = detect::Engine::build(std::move(config));
   const double build_ms = std::chrono::duration<double, std::milli>(Clock::now() - build_start).count();
   if (!built) {
     std::cerr << "detect_bench: the built-in rules do not build: " << built.error().message << '\n';

@@ -29,6 +29,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_init(*app, inv);
   register_keys(*app, inv);
   register_tenants(*app, inv);
+  register_upstreams(*app, inv);
   register_scan(*app, inv);
   register_redact(*app, inv);
   register_completions(*app, inv);

@@ -41,6 +41,7 @@ const CLI::App* parsed_leaf(const CLI::App& root);
 void register_init(CLI::App& root, Invocation& inv);
 void register_keys(CLI::App& root, Invocation& inv);
 void register_tenants(CLI::App& root, Invocation& inv);
+void register_upstreams(CLI::App& root, Invocation& inv);
 void register_scan(CLI::App& root, Invocation& inv);
 void register_redact(CLI::App& root, Invocation& inv);
 void register_completions(CLI::App& root, Invocation& inv);

@@ -13,6 +13,10 @@ std::string dek_ad(std::string_view tenant_id) {
   return "x420/dek/v1|tenant:" + std::string(tenant_id);
 }
 
+std::string upstream_ad(std::string_view tenant_id, std::string_view name) {
+  return "x420/upstream-secret/v1|tenant:" + std::string(tenant_id) + "|upstream:" + std::string(name);
+}
+
 }  // namespace
 
 Keyring Keyring::create(store::Store& store, crypto::SecretBytes kek) {
@@ -47,6 +51,15 @@ store::Blob Keyring::hash_blob(std::string_view token) const {
 store::Blob Keyring::seal_new_dek(std::string_view tenant_id) const {
   const auto dek = crypto::generate_key();
   return crypto::seal(kek_, dek.view(), dek_ad(tenant_id));
+}
+
+store::Blob Keyring::seal_upstream_secret(std::string_view tenant_id, std::string_view name,
+                                          std::string_view secret) const {
+  return crypto::seal(kek_, secret, upstream_ad(tenant_id, name));
+}
+
+Result<crypto::SecretBytes> Keyring::open_upstream_secret(const store::UpstreamRow& row) const {
+  return crypto::open(kek_, row.sealed_secret, upstream_ad(row.tenant_id, row.name));
 }
 
 Result<crypto::SecretBytes> Keyring::open_dek(const store::TenantRow& tenant) const {

@@ -28,6 +28,11 @@ class Keyring {
   store::Blob hash_blob(std::string_view token) const;
 
   store::Blob seal_new_dek(std::string_view tenant_id) const;
+
+  // Provider API keys, sealed under the KEK and bound to their tenant and upstream name.
+  store::Blob seal_upstream_secret(std::string_view tenant_id, std::string_view name,
+                                   std::string_view secret) const;
+  Result<crypto::SecretBytes> open_upstream_secret(const store::UpstreamRow& row) const;
   Result<crypto::SecretBytes> open_dek(const store::TenantRow& tenant) const;
 
  private:

@@ -227,6 +227,116 @@ Result<KeyInfo> LocalService::verify_key(std::string_view plaintext) {
   return info_of(*row, row->tenant_name);
 }
 
+Status check_upstream_url(std::string_view kind, std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorKind::usage, "--base-url " + std::string(url.substr(0, 200)) + ": " + why);
+  };
+  std::string_view rest;
+  bool tls = false;
+  if (url.starts_with("https://")) {
+    tls = true;
+    rest = url.substr(8);
+  } else if (url.starts_with("http://")) {
+    rest = url.substr(7);
+  } else {
+    return bad("must start with https:// (or http:// for a local test server)");
+  }
+  const auto slash = rest.find('/');
+  const auto authority = rest.substr(0, slash);
+  const auto path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.empty()) return bad("has no host");
+  if (authority.find('@') != std::string_view::npos)
+    return bad("must not carry credentials; give the key with --api-key-stdin or --api-key-env");
+  if (url.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
+  for (char c : url)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("holds spaces or control characters");
+  std::string_view host = authority;
+  if (host.starts_with('[')) host = host.substr(1, host.find(']') - 1);
+  else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
+  const bool loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
+  if (!tls && !loopback)
+    return bad("plain http would send the provider's key in clear text; use https://");
+  std::string_view trimmed = path;
+  while (trimmed.ends_with('/')) trimmed.remove_suffix(1);
+  if (kind == "openai" && !trimmed.ends_with("/v1"))
+    return bad("an openai-kind URL ends in /v1, as the OpenAI SDK expects (https://api.openai.com/v1)");
+  if (kind == "anthropic" && trimmed.ends_with("/v1"))
+    return bad("an anthropic-kind URL does not end in /v1, as the Anthropic SDK expects "
+               "(https://api.anthropic.com)");
+  return ok_status();
+}
+
+namespace {
+
+UpstreamInfo upstream_info(const store::UpstreamRow& row, const std::string& tenant) {
+  return UpstreamInfo{row.name, tenant, row.kind, row.base_url, row.models, row.created_at};
+}
+
+}  // namespace
+
+Result<UpstreamInfo> LocalService::add_upstream(const std::string& tenant, UpstreamSpec spec) {
+  struct Wipe {
+    std::string& s;
+    ~Wipe() { crypto::wipe(s); }
+  } wipe_key{spec.api_key};
+  if (!is_valid_tenant_name(spec.name))
+    return make_error(ErrorKind::usage, "upstream name '" + spec.name.substr(0, 64) +
+                                            "' is not valid (lowercase letters, digits, - and _)");
+  if (spec.kind != "openai" && spec.kind != "anthropic")
+    return make_error(ErrorKind::usage, "--kind must be openai or anthropic");
+  if (auto s = check_upstream_url(spec.kind, spec.base_url); !s) return s.error();
+  if (spec.api_key.empty()) return make_error(ErrorKind::usage, "the upstream's API key is empty");
+  for (const auto& m : spec.models)
+    if (m.empty() || m.size() > 200) return make_error(ErrorKind::usage, "--models globs must be 1 to 200 characters");
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  while (spec.base_url.ends_with('/')) spec.base_url.pop_back();
+
+  std::optional<Error> refused;
+  store::UpstreamRow row;
+  row.tenant_id = t->id;
+  row.name = spec.name;
+  row.kind = spec.kind;
+  row.base_url = spec.base_url;
+  row.models = spec.models;
+  row.created_at = clock_.now();
+  row.sealed_secret = keyring_.seal_upstream_secret(t->id, spec.name, spec.api_key);
+  store_.write_transaction([&] {
+    if (store_.upstream_by_name(t->id, spec.name)) {
+      refused = make_error(ErrorKind::conflict, "an upstream named " + spec.name +
+                                                    " already exists (x420 upstreams remove it first)");
+      return;
+    }
+    store_.insert_upstream(row);
+  });
+  if (refused) return *refused;
+  return upstream_info(row, t->name);
+}
+
+Result<std::vector<UpstreamInfo>> LocalService::list_upstreams(const std::string& tenant) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::vector<UpstreamInfo> out;
+  for (const auto& row : store_.list_upstreams(t->id)) out.push_back(upstream_info(row, t->name));
+  return out;
+}
+
+Result<UpstreamInfo> LocalService::remove_upstream(const std::string& tenant, const std::string& name) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::optional<UpstreamInfo> removed;
+  store_.write_transaction([&] {
+    const auto row = store_.upstream_by_name(t->id, name);
+    if (!row) return;
+    removed = upstream_info(*row, t->name);
+    store_.delete_upstream(t->id, name);
+  });
+  if (!removed)
+    return make_error(ErrorKind::not_found, "no upstream named " + name + " in tenant " + t->name +
+                                                " (x420 upstreams list shows them)");
+  return std::move(*removed);
+}
+
 Result<IssuedTenant> LocalService::create_tenant(const std::string& name) {
   if (auto s = require_operator("creating a tenant"); !s) return s.error();
   if (!is_valid_tenant_name(name))

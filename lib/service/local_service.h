@@ -21,6 +21,10 @@ class LocalService final : public Service {
   Result<KeyInfo> revoke_key(const std::string& tenant, const std::string& id) override;
   Result<KeyInfo> verify_key(std::string_view plaintext) override;
 
+  Result<UpstreamInfo> add_upstream(const std::string& tenant, UpstreamSpec spec) override;
+  Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) override;
+  Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) override;
+
   Result<IssuedTenant> create_tenant(const std::string& name) override;
   Result<std::vector<TenantInfo>> list_tenants() override;
   Result<TenantInfo> delete_tenant(const std::string& name) override;
@@ -46,6 +50,11 @@ Result<Actor> authenticate_token(store::Store& store, const Keyring& keyring,
 std::string issue_token(store::Store& store, const Keyring& keyring, const Clock& clock,
                         const Actor& actor, std::string name);
 
-bool is_valid_tenant_name(std::string_view name);
+bool is_valid_tenant_name(std::string_view name);  // also the rule for upstream names
+
+// Checks an upstream's base URL: http(s), a host, no credentials or query; plain http only to
+// a loopback host (the provider's key would cross the network in clear text); the path follows
+// the SDK convention of its kind. The message names --base-url and says what to change.
+Status check_upstream_url(std::string_view kind, std::string_view url);
 
 }  // namespace x420::service

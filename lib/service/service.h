@@ -61,6 +61,24 @@ struct IssuedTenant {
   std::string admin_token;  // shown once
 };
 
+struct UpstreamSpec {
+  std::string name;
+  std::string kind;      // "openai" or "anthropic"
+  std::string base_url;  // OpenAI kind ends in /v1; Anthropic kind does not (each SDK's convention)
+  std::vector<std::string> models;  // globs routed to it
+  std::string api_key;   // the provider's secret; sealed at once, never returned
+};
+
+// What may be shown of an upstream: never its secret.
+struct UpstreamInfo {
+  std::string name;
+  std::string tenant;
+  std::string kind;
+  std::string base_url;
+  std::vector<std::string> models;
+  UnixSeconds created_at = 0;
+};
+
 // Who is calling: the operator (every tenant) or a tenant's admin (that tenant only).
 struct Actor {
   enum class Role { operator_role, tenant_admin } role = Role::operator_role;
@@ -84,6 +102,10 @@ class Service {
   virtual Result<KeyInfo> revoke_key(const std::string& tenant, const std::string& id) = 0;
   // Is this plaintext a key that works right now? ErrorKind::auth with the reason if not.
   virtual Result<KeyInfo> verify_key(std::string_view plaintext) = 0;
+
+  virtual Result<UpstreamInfo> add_upstream(const std::string& tenant, UpstreamSpec spec) = 0;
+  virtual Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) = 0;
+  virtual Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) = 0;
 
   virtual Result<IssuedTenant> create_tenant(const std::string& name) = 0;
   virtual Result<std::vector<TenantInfo>> list_tenants() = 0;

@@ -52,4 +52,17 @@ struct TokenRow {
   std::optional<UnixSeconds> revoked_at;
 };
 
+// A provider the proxy forwards to. Its API key is sealed under the KEK; the plaintext never
+// reaches this struct's users except the proxy's upstream client.
+struct UpstreamRow {
+  std::int64_t id = 0;
+  std::string tenant_id;
+  std::string name;
+  std::string kind;  // "openai" or "anthropic"
+  std::string base_url;
+  Blob sealed_secret;
+  std::vector<std::string> models;  // globs routed here ("gpt-4o*", "claude-*")
+  UnixSeconds created_at = 0;
+};
+
 }  // namespace x420::store

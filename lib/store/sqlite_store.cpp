@@ -4,6 +4,8 @@
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sqlite3.h>
 
+#include <nlohmann/json.hpp>
+
 #include <filesystem>
 
 #include "common/result.h"
@@ -244,7 +246,64 @@ class SqliteStore final : public Store {
     return r;
   }
 
+  void insert_upstream(const UpstreamRow& r) override {
+    SQLite::Statement st(db_,
+                         "INSERT INTO upstreams(tenant_id, name, kind, base_url, sealed_secret, "
+                         "models, created_at) VALUES(?,?,?,?,?,?,?)");
+    st.bind(1, r.tenant_id);
+    st.bind(2, r.name);
+    st.bind(3, r.kind);
+    st.bind(4, r.base_url);
+    bind_blob(st, 5, r.sealed_secret);
+    st.bind(6, nlohmann::json(r.models).dump());
+    st.bind(7, static_cast<std::int64_t>(r.created_at));
+    st.exec();
+  }
+
+  std::vector<UpstreamRow> list_upstreams(std::string_view tenant_id) override {
+    SQLite::Statement st(db_, std::string(kSelectUpstreams) + "WHERE tenant_id = ? ORDER BY name");
+    st.bind(1, std::string(tenant_id));
+    std::vector<UpstreamRow> out;
+    while (st.executeStep()) out.push_back(upstream_from(st));
+    return out;
+  }
+
+  std::optional<UpstreamRow> upstream_by_name(std::string_view tenant_id,
+                                              std::string_view name) override {
+    SQLite::Statement st(db_, std::string(kSelectUpstreams) + "WHERE tenant_id = ? AND name = ?");
+    st.bind(1, std::string(tenant_id));
+    st.bind(2, std::string(name));
+    if (!st.executeStep()) return std::nullopt;
+    return upstream_from(st);
+  }
+
+  bool delete_upstream(std::string_view tenant_id, std::string_view name) override {
+    SQLite::Statement st(db_, "DELETE FROM upstreams WHERE tenant_id = ? AND name = ?");
+    st.bind(1, std::string(tenant_id));
+    st.bind(2, std::string(name));
+    return st.exec() > 0;
+  }
+
  private:
+  static constexpr const char* kSelectUpstreams =
+      "SELECT id, tenant_id, name, kind, base_url, sealed_secret, models, created_at FROM upstreams ";
+
+  static UpstreamRow upstream_from(SQLite::Statement& st) {
+    UpstreamRow r;
+    r.id = st.getColumn(0).getInt64();
+    r.tenant_id = st.getColumn(1).getString();
+    r.name = st.getColumn(2).getString();
+    r.kind = st.getColumn(3).getString();
+    r.base_url = st.getColumn(4).getString();
+    r.sealed_secret = blob_of(st.getColumn(5));
+    const auto models = nlohmann::json::parse(st.getColumn(6).getString(), nullptr, false);
+    if (models.is_array())
+      for (const auto& m : models)
+        if (m.is_string()) r.models.push_back(m.get<std::string>());
+    r.created_at = st.getColumn(7).getInt64();
+    return r;
+  }
+
   // Binds name..no_log (13 values) starting at `first`.
   static void bind_key_fields(SQLite::Statement& st, const KeyRow& r, int first) {
     int i = first;

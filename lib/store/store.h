@@ -42,6 +42,12 @@ class Store {
 
   virtual void insert_token(const TokenRow& row) = 0;
   virtual std::optional<TokenRow> token_by_id(std::string_view id) = 0;
+
+  virtual void insert_upstream(const UpstreamRow& row) = 0;
+  virtual std::vector<UpstreamRow> list_upstreams(std::string_view tenant_id) = 0;
+  virtual std::optional<UpstreamRow> upstream_by_name(std::string_view tenant_id,
+                                                      std::string_view name) = 0;
+  virtual bool delete_upstream(std::string_view tenant_id, std::string_view name) = 0;
 };
 
 struct OpenOptions {

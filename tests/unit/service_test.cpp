@@ -43,6 +43,16 @@ class CountingStore final : public store::Store {
   std::optional<store::TokenRow> token_by_id(std::string_view i) override {
     return inner_.token_by_id(i);
   }
+  void insert_upstream(const store::UpstreamRow& r) override { inner_.insert_upstream(r); }
+  std::vector<store::UpstreamRow> list_upstreams(std::string_view t) override {
+    return inner_.list_upstreams(t);
+  }
+  std::optional<store::UpstreamRow> upstream_by_name(std::string_view t, std::string_view n) override {
+    return inner_.upstream_by_name(t, n);
+  }
+  bool delete_upstream(std::string_view t, std::string_view n) override {
+    return inner_.delete_upstream(t, n);
+  }
 
  private:
   store::Store& inner_;
@@ -312,4 +322,43 @@ TEST_CASE("each tenant's data key opens only as that tenant's") {
   auto swapped = *acme;
   swapped.wrapped_dek = dflt->wrapped_dek;
   CHECK_FALSE(f.open.keyring->open_dek(swapped).ok());
+}
+
+TEST_CASE("an upstream's key is sealed, bound to its row, and never returned") {
+  Fixture f;
+  auto svc = f.as_operator();
+  UpstreamSpec spec{"openai", "openai", "https://api.openai.com/v1/", {"gpt-4o*"}, "sk-upstream-secret-123456"};
+  auto added = svc.add_upstream("default", spec);
+  REQUIRE(added.ok());
+  CHECK(added->base_url == "https://api.openai.com/v1");
+  CHECK(added->models == std::vector<std::string>{"gpt-4o*"});
+  auto row = f.open.store->upstream_by_name("tdefault", "openai");
+  REQUIRE(row.has_value());
+  auto opened = f.open.keyring->open_upstream_secret(*row);
+  REQUIRE(opened.ok());
+  CHECK(opened->view() == "sk-upstream-secret-123456");
+  auto moved = *row;
+  moved.name = "other";
+  CHECK_FALSE(f.open.keyring->open_upstream_secret(moved).ok());  // bound to its name
+  CHECK(svc.add_upstream("default", {"openai", "openai", "https://api.openai.com/v1", {}, "k2-000000"}).error().kind ==
+        ErrorKind::conflict);
+  CHECK(svc.list_upstreams("default")->size() == 1);
+  CHECK(svc.remove_upstream("default", "openai").ok());
+  CHECK(svc.remove_upstream("default", "openai").error().kind == ErrorKind::not_found);
+
+  f.open.store.reset();
+  CHECK(test::read_bytes(f.db).find("sk-upstream-secret-123456") == std::string::npos);
+}
+
+TEST_CASE("upstream base URLs follow each SDK's convention and never go out in clear text") {
+  CHECK(check_upstream_url("openai", "https://api.openai.com/v1").ok());
+  CHECK(check_upstream_url("anthropic", "https://api.anthropic.com").ok());
+  CHECK(check_upstream_url("openai", "http://127.0.0.1:9000/v1").ok());
+  CHECK(check_upstream_url("anthropic", "http://[::1]:9000").ok());
+  CHECK(check_upstream_url("openai", "https://api.openai.com").error().message.find("/v1") != std::string::npos);
+  CHECK_FALSE(check_upstream_url("anthropic", "https://api.anthropic.com/v1").ok());
+  CHECK(check_upstream_url("openai", "http://api.example.com/v1").error().message.find("clear text") != std::string::npos);
+  CHECK_FALSE(check_upstream_url("openai", "https://user:pw@api.example.com/v1").ok());
+  CHECK_FALSE(check_upstream_url("openai", "ftp://x/v1").ok());
+  CHECK_FALSE(check_upstream_url("openai", "https://x/v1?key=1").ok());
 }

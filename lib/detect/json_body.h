@@ -1,0 +1,153 @@
+// Redacting an LLM API request body: a strict, bounded JSON walk (RFC 8259) that finds every
+// string value that can carry user text, then one engine pass and replacements spliced into the
+// original bytes, so key order, spacing and numbers go upstream untouched.
+#pragma once
+
+#include <cstddef>
+#include <functional>
+#include <optional>
+#include <span>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "common/result.h"
+#include "detect/engine.h"
+#include "detect/redactor.h"
+
+namespace x420::detect {
+
+// The request bodies the proxy redacts, one per route (DESIGN.md, "The service").
+enum class ApiShape {
+  openai_chat,             // POST /v1/chat/completions
+  openai_completions,      // POST /v1/completions
+  openai_responses,        // POST /v1/responses
+  openai_embeddings,       // POST /v1/embeddings
+  anthropic_messages,      // POST /v1/messages
+  anthropic_count_tokens,  // POST /v1/messages/count_tokens
+};
+
+std::string_view api_shape_name(ApiShape shape);
+
+// Bounds on what the walk accepts: a body over either is refused, never partly processed.
+struct JsonLimits {
+  std::size_t max_depth = 64;                 // nested objects and arrays
+  std::size_t max_bytes = 32 * 1024 * 1024;   // Anthropic's own request limit is 32 MB
+};
+
+// Where and why a body is not JSON (or is over a limit). `reason` is static text: it never holds
+// bytes of the body, so it is safe in an error reply or a log line.
+struct JsonError {
+  std::size_t offset = 0;
+  std::string_view reason;
+};
+
+// One step of the path to a value: an object member's key (raw bytes between its quotes, escapes
+// not decoded) or an array index.
+struct PathStep {
+  std::string_view key;
+  std::size_t index = 0;
+  bool is_index = false;
+};
+using JsonPath = std::span<const PathStep>;
+
+// "messages[3].content[0].text"; "" for the top-level value.
+std::string path_string(JsonPath path);
+
+struct StringValue {
+  std::size_t begin = 0;  // the raw content between the quotes: [begin, end), escapes as sent
+  std::size_t end = 0;
+  bool carries_user_text = true;
+  bool is_key = false;  // the key of a member of a free-form object (below)
+};
+
+// Called for every string value, and for every key of a free-form object: there the keys are the
+// user's text too ({"sk-proj-…": 1} in a tool's input). Other keys belong to the API's schema and
+// are not visited. `path` is valid during the call; for a key, it ends with that key.
+using StringVisitor = std::function<void(JsonPath path, const StringValue& value)>;
+
+// The policy: which string values carry user text. Inclusive by design — when unsure, a value is
+// user text, because a secret missed goes upstream while a harmless string scanned costs nothing.
+// A string value is NOT user text only when it is:
+//   1. a base64 data URL ("data:<media type>;base64,<payload>", the payload only base64
+//      characters): OpenAI image_url.url, input_image.image_url, file_data. Splicing inside
+//      would corrupt the media, and rules cannot read encoded bytes anyway. A "data:" string with
+//      anything else in it (a message that starts "data: my key is …") is text.
+//   2. a base64 media payload, recognised by its key and, where the API has one, its sibling
+//      "type", and only when its content is base64 characters:
+//        Anthropic image/document blocks: source.data when source.type == "base64"
+//          (source.type "text" holds a plain-text document: that is user text);
+//        OpenAI chat input_audio.data; file.file_data (chat) and input_file.file_data (Responses).
+//      The "type" member may come after "data" (JSON objects are unordered), so a "data" member
+//      seen before its object's "type" is decided when the object closes — an exact decision
+//      from the real sibling, not a guess from the content's look. No look-ahead is needed:
+//      the decision is deferred, the walk stays one pass.
+//   3. an opaque provider token that must go back unchanged and holds no user text:
+//      Anthropic thinking.signature and redacted_thinking.data, Responses
+//      reasoning.encrypted_content.
+//   4. a short list of enumerations and identifiers, by key: model, role, type, id, media_type,
+//      detail, status, plus per shape tool_call_id (chat), call_id / previous_response_id /
+//      file_id (Responses), tool_use_id / file_id (Anthropic), encoding_format (embeddings),
+//      service_tier, reasoning_effort / effort, format (input_audio.format), truncation.
+//      A secret pasted into "model" is not in a prompt; the provider echoes it in an error,
+//      which the proxy redacts on the way back (DESIGN.md, Principle 3).
+// Everything else is user text: messages, system prompts (string or blocks), tool definitions
+// (names, descriptions, JSON schemas), tool-call arguments (JSON inside a string) and tool_use
+// input objects, tool results, Responses `input`/`instructions`, embeddings `input`, completions
+// `prompt`/`suffix`, stop sequences, `user`, `metadata` (any key: user_id could be anything),
+// URLs that are not data URLs (a presigned URL carries a signature), names, MCP server tokens.
+// Under a free-form member — tool_use `input`, function `parameters`, `input_schema`, `schema`,
+// `metadata`, `variables`, `headers` — the keys are the user's, so rules 2-4 do not apply there:
+// {"model": "sk-…"} inside a tool's input is user text.
+//
+// API references:
+//   https://platform.openai.com/docs/api-reference/chat/create
+//   https://platform.openai.com/docs/api-reference/completions/create
+//   https://platform.openai.com/docs/api-reference/responses/create
+//   https://platform.openai.com/docs/api-reference/embeddings/create
+//   https://docs.anthropic.com/en/api/messages
+//   https://docs.anthropic.com/en/api/messages-count-tokens
+//
+// The walk is iterative (an explicit stack bounded by max_depth: no input can exhaust the call
+// stack), builds no DOM and accepts exactly RFC 8259 JSON: any top-level value, no BOM, no
+// comments, no trailing commas, no leading zeros, no control characters or bad escapes in
+// strings, nothing after the value. Invalid UTF-8 inside strings is accepted as bytes (secret
+// scanning works on bytes); lone \u surrogates are accepted as the grammar allows.
+// Values are visited in document order, except a deferred "data" member (rule 2), visited when its
+// object closes. Returns the first error, or nothing when the whole body is valid — and when
+// there is an error, some values may already have been visited: callers fail closed.
+std::optional<JsonError> walk_json_strings(std::string_view body, ApiShape shape,
+                                           const StringVisitor& visit,
+                                           const JsonLimits& limits = {});
+
+struct BodyRedaction {
+  std::string body;              // the request to forward
+  std::size_t redactions = 0;    // secrets replaced (the x420-redactions header)
+  // Each secret's rule and byte offset in the original body, for a `block` refusal — never the
+  // secret itself.
+  std::vector<std::pair<std::string, std::size_t>> findings;
+};
+
+// Redacts a request body: walks it, scans the user-text values with ONE Engine::scan pass, and
+// replaces each secret in place with "[REDACTED:rule_id]" (mask) or the pseudonymizer's
+// placeholder, recorded in `map` (pseudonymize; as detect::redact, mask when no pseudonymizer).
+//
+// The engine sees the values decoded, as the user wrote them: a key after "\n" at the start of a
+// line, a password inside tool-call arguments ({\"password\": \"…\"}) or a PEM key with its
+// newlines are found where the raw escaped bytes would hide them from the rules. Each decoded
+// span is mapped back to the raw bytes, widened to whole escape sequences and whole UTF-8
+// characters, so the output stays valid JSON with valid UTF-8 (replacements are plain ASCII with
+// no quote or backslash). A placeholder stands for the decoded secret, so restoring it with
+// Restorer::Escape::json_string gives the client the real value, escaped again.
+//
+// Only a secret wholly inside one user-text value is replaced; one crossing a value's boundary or
+// lying in a non-text value (rule 1-4 above) is left alone. Fails closed: a body that is not
+// valid JSON, is over a limit, or that the engine cannot scan yields an error (HTTP 400) and no
+// body at all.
+Result<BodyRedaction> redact_body(std::string_view body, ApiShape shape, const Engine& engine,
+                                  Engine::Scratch& scratch, RedactMode mode,
+                                  const Pseudonymizer* pseudonymizer, PlaceholderMap* map,
+                                  const JsonLimits& limits = {});
+
+}  // namespace x420::detect
