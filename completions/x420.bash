@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  " in
+  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -22,6 +22,10 @@ _x420() {
       "tenants/create") path="tenants create" ;;
       "tenants/list") path="tenants list" ;;
       "tenants/delete") path="tenants delete" ;;
+      "/upstreams") path="upstreams" ;;
+      "upstreams/add") path="upstreams add" ;;
+      "upstreams/list") path="upstreams list" ;;
+      "upstreams/remove") path="upstreams remove" ;;
       "/scan") path="scan" ;;
       "/redact") path="redact" ;;
       "/completions") path="completions" ;;
@@ -29,7 +33,7 @@ _x420() {
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants scan redact completions help --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact completions help --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -42,6 +46,10 @@ _x420() {
     "tenants create") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants list") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants delete") COMPREPLY=($(compgen -W "--yes -y --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams") COMPREPLY=($(compgen -W "add list remove --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams add") COMPREPLY=($(compgen -W "--base-url --kind --api-key-stdin --api-key-env --models --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams list") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams remove") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
