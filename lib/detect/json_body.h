@@ -97,9 +97,10 @@ using StringVisitor = std::function<void(JsonPath path, const StringValue& value
 // input objects, tool results, Responses `input`/`instructions`, embeddings `input`, completions
 // `prompt`/`suffix`, stop sequences, `user`, `metadata` (any key: user_id could be anything),
 // URLs that are not data URLs (a presigned URL carries a signature), names, MCP server tokens.
-// Under a free-form member — tool_use `input`, function `parameters`, `input_schema`, `schema`,
-// `metadata`, `variables`, `headers` — the keys are the user's, so rules 2-4 do not apply there:
-// {"model": "sk-…"} inside a tool's input is user text.
+// Under a free-form member — tool_use `input` (an object), function `parameters`,
+// `input_schema`, `schema`, `metadata`, `variables`, `headers` — the keys are the user's, so
+// rules 2-4 do not apply there ({"model": "sk-…"} inside a tool's input is user text), and the
+// keys themselves are visited as user text too.
 //
 // API references:
 //   https://platform.openai.com/docs/api-reference/chat/create
@@ -135,11 +136,18 @@ struct BodyRedaction {
 //
 // The engine sees the values decoded, as the user wrote them: a key after "\n" at the start of a
 // line, a password inside tool-call arguments ({\"password\": \"…\"}) or a PEM key with its
-// newlines are found where the raw escaped bytes would hide them from the rules. Each decoded
-// span is mapped back to the raw bytes, widened to whole escape sequences and whole UTF-8
-// characters, so the output stays valid JSON with valid UTF-8 (replacements are plain ASCII with
-// no quote or backslash). A placeholder stands for the decoded secret, so restoring it with
-// Restorer::Escape::json_string gives the client the real value, escaped again.
+// newlines are found where the raw escaped bytes would hide them from the rules. The scanned
+// text holds each user-text value on a line of its own; a member whose key is not a prose field
+// (content, text, input, prompt, system, arguments…) is written with its key, as JSON
+// ("password": "…"), so a tool_use input or metadata object reads as a pasted config would.
+// Each decoded span is mapped back to the raw bytes, widened to whole escape sequences and whole
+// UTF-8 characters, so the output stays valid JSON with valid UTF-8 (replacements are plain
+// ASCII with no quote or backslash). A placeholder stands for the decoded secret, so restoring it
+// with Restorer::Escape::json_string gives the client the real value, escaped again. (Only the
+// body's own JSON is kept valid: JSON nested inside a string, as tool-call arguments are, stays
+// valid too unless a secret starts or ends inside one of the nested escapes.)
+//
+// The scanned text holds decoded secrets; it is wiped before returning.
 //
 // Only a secret wholly inside one user-text value is replaced; one crossing a value's boundary or
 // lying in a non-text value (rule 1-4 above) is left alone. Fails closed: a body that is not

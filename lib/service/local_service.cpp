@@ -73,6 +73,7 @@ KeyInfo LocalService::info_of(const store::KeyRow& row, const std::string& tenan
   KeyInfo k;
   k.id = row.id;
   k.tenant = tenant_name;
+  k.tenant_id = row.tenant_id;
   k.name = row.name;
   if (row.revoked_at) k.status = "revoked";
   else if (row.expires_at && now >= *row.expires_at) k.status = "expired";

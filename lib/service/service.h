@@ -29,6 +29,7 @@ struct KeySpec {
 struct KeyInfo {
   std::string id;
   std::string tenant;  // tenant name
+  std::string tenant_id;
   std::string name;
   std::string status;  // "active", "revoked" or "expired"
   UnixSeconds created_at = 0;

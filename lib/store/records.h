@@ -65,4 +65,24 @@ struct UpstreamRow {
   UnixSeconds created_at = 0;
 };
 
+// One proxied request's metadata: never a prompt, a completion, a header or a key.
+struct UsageRow {
+  std::string id;  // "gen-…"
+  std::string tenant_id;
+  std::string key_id;
+  std::string upstream;
+  std::string model;
+  UnixSeconds created_at = 0;
+  std::int64_t input_tokens = 0;
+  std::int64_t output_tokens = 0;
+  std::int64_t cached_tokens = 0;
+  std::int64_t reasoning_tokens = 0;
+  std::int64_t cost_usd_micros = 0;
+  std::int64_t latency_ms = 0;
+  std::optional<std::int64_t> ttfb_ms;
+  int status = 0;
+  std::string error_type;  // empty when none
+  std::int64_t redactions = 0;
+};
+
 }  // namespace x420::store

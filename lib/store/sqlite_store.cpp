@@ -284,6 +284,61 @@ class SqliteStore final : public Store {
     return st.exec() > 0;
   }
 
+  void insert_usage(const UsageRow& r) override {
+    SQLite::Statement st(db_,
+                         "INSERT INTO usage_events(id, tenant_id, key_id, upstream, model, created_at, "
+                         "input_tokens, output_tokens, cached_tokens, reasoning_tokens, "
+                         "cost_usd_micros, latency_ms, ttfb_ms, status, error_type, redactions) "
+                         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    int i = 1;
+    st.bind(i++, r.id);
+    st.bind(i++, r.tenant_id);
+    st.bind(i++, r.key_id);
+    st.bind(i++, r.upstream);
+    st.bind(i++, r.model);
+    st.bind(i++, static_cast<std::int64_t>(r.created_at));
+    st.bind(i++, r.input_tokens);
+    st.bind(i++, r.output_tokens);
+    st.bind(i++, r.cached_tokens);
+    st.bind(i++, r.reasoning_tokens);
+    st.bind(i++, r.cost_usd_micros);
+    st.bind(i++, r.latency_ms);
+    bind_opt(st, i++, r.ttfb_ms);
+    st.bind(i++, r.status);
+    if (r.error_type.empty()) st.bind(i++);
+    else st.bind(i++, r.error_type);
+    st.bind(i++, r.redactions);
+    st.exec();
+  }
+
+  std::optional<UsageRow> usage_by_id(std::string_view id) override {
+    SQLite::Statement st(db_,
+                         "SELECT id, tenant_id, key_id, upstream, model, created_at, input_tokens, "
+                         "output_tokens, cached_tokens, reasoning_tokens, cost_usd_micros, "
+                         "latency_ms, ttfb_ms, status, error_type, redactions FROM usage_events "
+                         "WHERE id = ?");
+    st.bind(1, std::string(id));
+    if (!st.executeStep()) return std::nullopt;
+    UsageRow r;
+    r.id = st.getColumn(0).getString();
+    r.tenant_id = st.getColumn(1).getString();
+    r.key_id = st.getColumn(2).getString();
+    r.upstream = st.getColumn(3).getString();
+    r.model = st.getColumn(4).getString();
+    r.created_at = st.getColumn(5).getInt64();
+    r.input_tokens = st.getColumn(6).getInt64();
+    r.output_tokens = st.getColumn(7).getInt64();
+    r.cached_tokens = st.getColumn(8).getInt64();
+    r.reasoning_tokens = st.getColumn(9).getInt64();
+    r.cost_usd_micros = st.getColumn(10).getInt64();
+    r.latency_ms = st.getColumn(11).getInt64();
+    r.ttfb_ms = opt_int(st.getColumn(12));
+    r.status = st.getColumn(13).getInt();
+    r.error_type = st.getColumn(14).isNull() ? "" : st.getColumn(14).getString();
+    r.redactions = st.getColumn(15).getInt64();
+    return r;
+  }
+
  private:
   static constexpr const char* kSelectUpstreams =
       "SELECT id, tenant_id, name, kind, base_url, sealed_secret, models, created_at FROM upstreams ";

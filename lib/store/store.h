@@ -48,6 +48,9 @@ class Store {
   virtual std::optional<UpstreamRow> upstream_by_name(std::string_view tenant_id,
                                                       std::string_view name) = 0;
   virtual bool delete_upstream(std::string_view tenant_id, std::string_view name) = 0;
+
+  virtual void insert_usage(const UsageRow& row) = 0;
+  virtual std::optional<UsageRow> usage_by_id(std::string_view id) = 0;
 };
 
 struct OpenOptions {

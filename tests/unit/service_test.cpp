@@ -53,6 +53,8 @@ class CountingStore final : public store::Store {
   bool delete_upstream(std::string_view t, std::string_view n) override {
     return inner_.delete_upstream(t, n);
   }
+  void insert_usage(const store::UsageRow& r) override { inner_.insert_usage(r); }
+  std::optional<store::UsageRow> usage_by_id(std::string_view i) override { return inner_.usage_by_id(i); }
 
  private:
   store::Store& inner_;

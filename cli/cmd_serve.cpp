@@ -1,0 +1,71 @@
+// x420 serve: run the redacting proxy on the embedded store.
+#include <CLI/CLI.hpp>
+
+#include "cli/cli.h"
+#include "cli/context.h"
+#include "cli/detection_setup.h"
+#include "proxy/listen_address.h"
+#include "proxy/server.h"
+
+#include <spdlog/sinks/stdout_color_sinks.h>
+#include <spdlog/spdlog.h>
+
+namespace x420::cli {
+
+void add_detection_options(CLI::App& cmd, DetectionOptions& d);  // cmd_scan.cpp
+
+namespace {
+
+struct ServeOptions {
+  std::string listen = "127.0.0.1:8420";
+  std::string redact = "pseudonymize";
+  bool allow_plaintext_remote = false;
+  std::size_t max_body_mb = 10;
+  DetectionOptions detection;
+};
+
+int run_serve(Context& ctx, const ServeOptions& o) {
+  auto address = proxy::parse_listen_address(o.listen);
+  if (!address) return ctx.fail(address.error());
+  if (auto exposed = proxy::check_exposure(*address, false, o.allow_plaintext_remote); !exposed)
+    return ctx.fail(exposed.error());
+  proxy::ServeConfig config;
+  config.listen = *address;
+  config.max_body_bytes = o.max_body_mb * 1024 * 1024;
+  if (o.redact == "mask") config.redaction = proxy::RedactionPolicy::mask;
+  else if (o.redact == "block") config.redaction = proxy::RedactionPolicy::block;
+  else if (o.redact == "off") config.redaction = proxy::RedactionPolicy::off;
+  auto detection = build_detection(o.detection);
+  if (!detection) return ctx.fail(detection.error());
+  // Logs go to stderr: stdout carries only the "listening" line scripts wait for.
+  spdlog::set_default_logger(spdlog::stderr_color_mt("x420"));
+  if (ctx.global().quiet) spdlog::set_level(spdlog::level::warn);
+  auto& local = ctx.local();
+  if (auto served = proxy::serve(config, local, *detection->engine); !served) return ctx.fail(served.error());
+  return 0;
+}
+
+}  // namespace
+
+void register_serve(CLI::App& root, Invocation& inv) {
+  auto o = std::make_shared<ServeOptions>();
+  auto* serve = root.add_subcommand("serve", "Run the OpenAI- and Anthropic-compatible redacting proxy");
+  serve->add_option("--listen", o->listen, "Address to listen on")->type_name("HOST:PORT")->capture_default_str();
+  serve->add_option("--redact", o->redact, "pseudonymize (restored in replies), mask, block (refuse) or off")
+      ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}))
+      ->capture_default_str();
+  serve->add_flag("--allow-plaintext-remote", o->allow_plaintext_remote,
+                  "Serve a non-loopback address without TLS (keys and prompts cross the network in clear)");
+  serve->add_option("--max-body-mb", o->max_body_mb, "Largest request body accepted (413 above)")
+      ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  add_detection_options(*serve, o->detection);
+  serve->footer(
+      "Point a client at it:\n"
+      "  OPENAI_BASE_URL=http://127.0.0.1:8420/v1 OPENAI_API_KEY=$X420_KEY your-tool\n"
+      "  ANTHROPIC_BASE_URL=http://127.0.0.1:8420 ANTHROPIC_API_KEY=$X420_KEY claude\n"
+      "Models route as upstream/model, or by an upstream's --models globs.");
+  inv.actions[serve] = [o](Context& ctx) { return run_serve(ctx, *o); };
+}
+
+}  // namespace x420::cli

@@ -1,0 +1,33 @@
+// Verified API keys, remembered for one second: a hit costs a keyed hash and a map lookup
+// instead of a store read, and a revoke or rotation from any process is seen within a second,
+// because nothing is trusted longer than that without asking the store again.
+#pragma once
+
+#include <chrono>
+#include <string>
+#include <unordered_map>
+
+#include "common/result.h"
+#include "crypto/keyed_hash.h"
+#include "service/service.h"
+
+namespace x420::proxy {
+
+class KeyCache {
+ public:
+  KeyCache(service::Service& verifier, std::chrono::milliseconds ttl = std::chrono::seconds(1));
+
+  Result<service::KeyInfo> verify(std::string_view key);
+
+ private:
+  struct Entry {
+    service::KeyInfo info;
+    std::chrono::steady_clock::time_point until;
+  };
+  service::Service& verifier_;
+  std::chrono::milliseconds ttl_;
+  crypto::SecretBytes cache_key_;  // random per process: the map holds no reusable key hashes
+  std::unordered_map<std::string, Entry> entries_;
+};
+
+}  // namespace x420::proxy

@@ -1,0 +1,617 @@
+#include "proxy/server.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+#include <nlohmann/json.hpp>
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <limits>
+#include <iostream>
+#include <variant>
+
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "detect/json_body.h"
+#include "detect/redactor.h"
+#include "proxy/endpoints.h"
+#include "proxy/key_cache.h"
+#include "proxy/routing.h"
+#include "proxy/sse_restorer.h"
+#include "proxy/upstream_url.h"
+#include "proxy/usage_tap.h"
+#include "service/local_service.h"
+#include "service/redaction_keys.h"
+
+namespace x420::proxy {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using Request = http::request<http::string_body>;
+using SteadyClock = std::chrono::steady_clock;
+
+constexpr std::size_t kMaxUpstreamReply = 64 * 1024 * 1024;
+constexpr std::string_view kServerName = "x420";
+
+// Beast in Boost 1.74 has its own string_view; these convert at the boundary.
+beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }
+std::string_view ssv(beast::string_view s) { return {s.data(), s.size()}; }
+
+// Headers a client may send that are passed on: the providers' own API options and the SDKs'
+// telemetry, plus the controls of the test double in tests/mock_upstream. Nothing that can carry
+// a credential: the client's key stays here and the upstream's key is added by the proxy.
+bool forwardable(std::string_view name) {
+  for (std::string_view prefix : {"anthropic-", "openai-", "x-stainless-", "x-mock-"})
+    if (name.size() >= prefix.size() && beast::iequals(bsv(name.substr(0, prefix.size())), bsv(prefix))) return true;
+  return false;
+}
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+// The state every connection shares. Everything runs on the one I/O thread, so none of it needs
+// a lock.
+struct Proxy {
+  const ServeConfig& config;
+  store::Store& store;
+  const service::Keyring& keyring;
+  const detect::Engine& engine;
+  SystemClock clock;
+  service::LocalService service;
+  KeyCache keys;
+  detect::Engine::ScratchPtr scratch;
+  ssl::context upstream_tls{ssl::context::tls_client};
+  // Placeholders restored in replies: kept in memory only, per tenant.
+  std::unordered_map<std::string, detect::PlaceholderMap> placeholders;
+  std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;
+  std::size_t in_flight = 0;
+
+  Proxy(const ServeConfig& c, service::OpenStore& open, const detect::Engine& e)
+      : config(c),
+        store(*open.store),
+        keyring(*open.keyring),
+        engine(e),
+        service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
+        keys(service),
+        scratch(e.make_scratch()) {
+    upstream_tls.set_default_verify_paths();
+    upstream_tls.set_verify_mode(ssl::verify_peer);
+    SSL_CTX_set_min_proto_version(upstream_tls.native_handle(), TLS1_2_VERSION);
+  }
+
+  Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant) {
+    if (auto it = pseudonymizers.find(tenant); it != pseudonymizers.end()) return &it->second;
+    auto key = service::placeholder_key(store, keyring, tenant);
+    if (!key) return key.error();
+    return &pseudonymizers.emplace(tenant, detect::Pseudonymizer(std::move(key.value()))).first->second;
+  }
+};
+
+// What the proxy learned about one request, for its usage row and access-log line.
+struct Outcome {
+  std::string generation_id = "gen-" + crypto::random_base62(24);
+  std::optional<service::KeyInfo> key;
+  std::string upstream;
+  std::string model;
+  int status = 0;
+  std::string error_type;
+  std::size_t redactions = 0;
+  TokenUsage usage;
+  SteadyClock::time_point started = SteadyClock::now();
+  std::optional<std::int64_t> ttfb_ms;
+};
+
+http::response<http::string_body> json_response(const Request& req, http::status status, std::string body) {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, bsv(kServerName));
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+template <class Stream>
+awaitable<void> send(Stream& stream, http::response<http::string_body> res) {
+  beast::error_code ec;
+  co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+}
+
+template <class Stream>
+awaitable<void> send_error(Stream& stream, const Request& req, ErrorShape shape, int status,
+                           std::string_view message, Outcome& outcome) {
+  outcome.status = status;
+  outcome.error_type = std::string(error_type(shape, status));
+  auto res = json_response(req, static_cast<http::status>(status), error_body(shape, status, message));
+  co_await send(stream, std::move(res));
+}
+
+std::string_view bearer_or_api_key(const Request& req) {
+  if (auto it = req.find(http::field::authorization); it != req.end()) {
+    std::string_view v(it->value().data(), it->value().size());
+    if (v.size() > 7 && beast::iequals(bsv(v.substr(0, 7)), "Bearer ")) return v.substr(7);
+  }
+  if (auto it = req.find("x-api-key"); it != req.end()) return {it->value().data(), it->value().size()};
+  return {};
+}
+
+// The value range of the top-level "model" string, to splice a routed model name in.
+std::optional<std::pair<std::size_t, std::size_t>> model_value_range(std::string_view body,
+                                                                     detect::ApiShape shape) {
+  std::optional<std::pair<std::size_t, std::size_t>> range;
+  detect::walk_json_strings(body, shape, [&](detect::JsonPath path, const detect::StringValue& v) {
+    if (!v.is_key && path.size() == 1 && !path[0].is_index && path[0].key == "model")
+      range = std::pair{v.begin, v.end};
+  });
+  return range;
+}
+
+std::string json_escape(std::string_view s) {
+  const auto quoted = nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  return quoted.substr(1, quoted.size() - 2);
+}
+
+void write_usage_and_log(Proxy& p, const Request& req, const Outcome& o) {
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - o.started).count();
+  if (o.key) {
+    store::UsageRow row;
+    row.id = o.generation_id;
+    row.tenant_id = o.key->tenant_id;
+    row.key_id = o.key->id;
+    row.upstream = o.upstream;
+    row.model = o.model;
+    row.created_at = p.clock.now();
+    row.input_tokens = o.usage.input;
+    row.output_tokens = o.usage.output;
+    row.cached_tokens = o.usage.cached;
+    row.reasoning_tokens = o.usage.reasoning;
+    row.latency_ms = latency;
+    row.ttfb_ms = o.ttfb_ms;
+    row.status = o.status;
+    row.error_type = o.error_type;
+    row.redactions = static_cast<std::int64_t>(o.redactions);
+    if (o.key->no_log) {  // token counts and cost only
+      row.upstream.clear();
+      row.model.clear();
+      row.latency_ms = 0;
+      row.ttfb_ms.reset();
+    }
+    try {
+      p.store.write_transaction([&] { p.store.insert_usage(row); });
+    } catch (const std::exception& e) {
+      spdlog::error("usage row not written: {}", e.what());
+    }
+    if (o.key->no_log) return;  // no access-log line for no-log keys
+  }
+  // Metadata only: never a body, a header value or a key; the path without its query.
+  const auto target = std::string_view(req.target().data(), req.target().size());
+  spdlog::info("{} {} {} {}ms key={} upstream={} model={} in={} out={} redactions={} id={}",
+               std::string(req.method_string()), target.substr(0, target.find('?')), o.status,
+               latency, o.key ? o.key->id : "-", o.upstream.empty() ? "-" : o.upstream,
+               o.model.empty() ? "-" : o.model, o.usage.input, o.usage.output, o.redactions,
+               o.generation_id);
+}
+
+// Masks what an upstream's error reply may echo: secrets the engine finds, and the upstream's
+// own key should a provider repeat it.
+std::string redact_error_reply(Proxy& p, std::string body, std::string_view upstream_key) {
+  if (!upstream_key.empty())
+    for (std::size_t at; (at = body.find(upstream_key)) != std::string::npos;)
+      body.replace(at, upstream_key.size(), "[REDACTED:upstream_key]");
+  const auto findings = p.engine.scan(body, *p.scratch);
+  return detect::redact(body, findings, p.engine, detect::RedactMode::mask, nullptr, nullptr).text;
+}
+
+struct Upstream {
+  std::variant<beast::tcp_stream, beast::ssl_stream<beast::tcp_stream>> stream;
+};
+
+template <class UpStream>
+awaitable<void> upstream_write(UpStream& s, http::request<http::string_body>& req, beast::error_code& ec) {
+  co_await http::async_write(s, req, asio::redirect_error(use_awaitable, ec));
+}
+
+// Forwards the request and relays the reply. Returns whether the client connection may be kept.
+template <class Stream, class UpStream>
+awaitable<bool> relay(Proxy& p, Stream& client, UpStream& up, beast::tcp_stream& up_tcp,
+                      const Request& req, http::request<http::string_body>& up_req,
+                      const Endpoint& endpoint, const detect::PlaceholderMap* map,
+                      std::string_view upstream_key, Outcome& outcome) {
+  beast::error_code ec;
+  up_tcp.expires_after(std::chrono::seconds(p.config.upstream_first_byte_timeout_s));
+  co_await upstream_write(up, up_req, ec);
+  if (ec) {
+    co_await send_error(client, req, endpoint.errors, 502, "the upstream could not be reached", outcome);
+    co_return false;
+  }
+  beast::flat_buffer up_buffer;
+  http::response_parser<http::buffer_body> parser;
+  parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // streams are unbounded; whole replies are capped below
+  co_await http::async_read_header(up, up_buffer, parser, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    spdlog::warn("upstream {}: no reply header: {}", outcome.upstream, ec.message());
+    const bool timeout = ec == beast::error::timeout;
+    co_await send_error(client, req, endpoint.errors, timeout ? 504 : 502,
+                        timeout ? "the upstream did not answer in time" : "the upstream closed the connection",
+                        outcome);
+    co_return false;
+  }
+  outcome.ttfb_ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - outcome.started).count();
+  auto& head = parser.get();
+  const int status = static_cast<int>(head.result_int());
+  outcome.status = status;
+  const std::string content_type(head[http::field::content_type]);
+  const bool sse = content_type.find("text/event-stream") != std::string::npos;
+  const bool error_reply = status >= 400;
+
+  char chunk[16 * 1024];
+  auto read_piece = [&]() -> awaitable<std::string_view> {
+    if (parser.is_done()) co_return std::string_view();
+    head.body().data = chunk;
+    head.body().size = sizeof chunk;
+    up_tcp.expires_after(std::chrono::seconds(p.config.upstream_first_byte_timeout_s));
+    co_await http::async_read(up, up_buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::need_buffer) ec = {};
+    co_return std::string_view(chunk, sizeof chunk - head.body().size);
+  };
+
+  if (sse && !error_reply) {
+    // Streamed as it arrives: each piece restored (placeholders split across events are held
+    // back until whole) and written as one chunk.
+    http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
+    res.set(http::field::server, bsv(kServerName));
+    res.set(http::field::content_type, content_type);
+    res.set(http::field::cache_control, "no-cache");
+    res.set("x420-redactions", std::to_string(outcome.redactions));
+    res.set("x420-generation-id", outcome.generation_id);
+    res.chunked(true);
+    res.keep_alive(req.keep_alive());
+    http::response_serializer<http::empty_body> sr{res};
+    co_await http::async_write_header(client, sr, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return false;
+    static const detect::PlaceholderMap kEmpty;
+    SseRestorer restorer(map ? *map : kEmpty);
+    UsageTap tap;
+    bool client_gone = false;
+    for (;;) {
+      const auto piece = co_await read_piece();
+      if (ec) break;
+      tap.feed(piece);
+      // Nothing to restore for a tenant without placeholders: the bytes pass through as they are.
+      std::string out = map && map->size() ? restorer.feed(piece) : std::string(piece);
+      if (!out.empty()) {
+        co_await asio::async_write(client, http::make_chunk(asio::buffer(out)), asio::redirect_error(use_awaitable, ec));
+        if (ec) {
+          client_gone = true;
+          break;
+        }
+      }
+      if (parser.is_done()) break;
+    }
+    outcome.usage = tap.usage();
+    if (client_gone) {
+      outcome.status = 499;
+      outcome.error_type = "client_closed";
+      co_return false;
+    }
+    if (ec) {
+      outcome.error_type = "upstream_stream_broken";
+      co_return false;
+    }
+    std::string tail = map && map->size() ? restorer.finish() : std::string();
+    if (!tail.empty())
+      co_await asio::async_write(client, http::make_chunk(asio::buffer(tail)), asio::redirect_error(use_awaitable, ec));
+    co_await asio::async_write(client, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+    co_return !ec && req.keep_alive();
+  }
+
+  // A whole reply: read it (bounded), restore or (for errors) redact, send.
+  std::string body;
+  for (;;) {
+    const auto piece = co_await read_piece();
+    if (ec) break;
+    body.append(piece);
+    if (body.size() > kMaxUpstreamReply) {
+      co_await send_error(client, req, endpoint.errors, 502, "the upstream's reply is too large", outcome);
+      co_return false;
+    }
+    if (parser.is_done()) break;
+  }
+  if (ec) {
+    co_await send_error(client, req, endpoint.errors, 502, "the upstream's reply was cut off", outcome);
+    co_return false;
+  }
+  if (error_reply) {
+    outcome.error_type = "upstream_" + std::to_string(status);
+    body = redact_error_reply(p, std::move(body), upstream_key);
+  } else {
+    read_usage(body, outcome.usage);
+    if (map) body = detect::restore(body, *map, detect::Restorer::Escape::json_string);
+  }
+  http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
+  res.set(http::field::server, bsv(kServerName));
+  res.set(http::field::content_type, content_type.empty() ? "application/json" : content_type);
+  res.set("x420-redactions", std::to_string(outcome.redactions));
+  res.set("x420-generation-id", outcome.generation_id);
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  co_await http::async_write(client, res, asio::redirect_error(use_awaitable, ec));
+  co_return !ec && req.keep_alive();
+}
+
+template <class Stream>
+awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, const Endpoint& endpoint,
+                                 std::string_view query, Outcome& outcome) {
+  const auto shape = endpoint.errors;
+  // authenticate
+  const auto presented = bearer_or_api_key(req);
+  if (presented.empty()) {
+    co_await send_error(client, req, shape, 401, "missing API key (Authorization: Bearer x420_… or x-api-key)", outcome);
+    co_return req.keep_alive();
+  }
+  auto key = p.keys.verify(presented);
+  if (!key) {  // the same answer whatever the reason: nothing about which ids exist
+    co_await send_error(client, req, shape, 401, "invalid API key", outcome);
+    co_return req.keep_alive();
+  }
+  outcome.key = *key;
+  const service::KeyInfo& verified = *outcome.key;
+
+  // parse and redact the body once (this walk also validates it, bounded in depth)
+  std::string body = req.body();
+  detect::PlaceholderMap* map = nullptr;
+  if (p.config.redaction != RedactionPolicy::off) {
+    const detect::Pseudonymizer* pseudonymizer = nullptr;
+    if (p.config.redaction == RedactionPolicy::pseudonymize) {
+      auto ps = p.pseudonymizer_for(verified.tenant);
+      if (!ps) {
+        co_await send_error(client, req, shape, 500, "redaction is unavailable", outcome);
+        co_return false;
+      }
+      pseudonymizer = *ps;
+      map = &p.placeholders[verified.tenant];
+    }
+    Result<detect::BodyRedaction> redacted = make_error(ErrorKind::internal, "");
+    try {
+      redacted = detect::redact_body(body, endpoint.shape, p.engine, *p.scratch,
+                                     pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask,
+                                     pseudonymizer, map);
+    } catch (const std::exception&) {
+      redacted = make_error(ErrorKind::internal, "the detection engine failed");
+    }
+    if (!redacted) {  // fail closed: nothing is forwarded unredacted
+      const bool bad_json = redacted.error().kind == ErrorKind::usage;
+      co_await send_error(client, req, shape, bad_json ? 400 : 500,
+                          bad_json ? "the request body is not valid JSON: " + redacted.error().message
+                                   : "redaction failed; the request was not forwarded",
+                          outcome);
+      co_return req.keep_alive();
+    }
+    if (p.config.redaction == RedactionPolicy::block && redacted->redactions > 0) {
+      std::string what;
+      for (const auto& [rule, offset] : redacted->findings)
+        what += (what.empty() ? "" : ", ") + rule + " at byte " + std::to_string(offset);
+      outcome.redactions = redacted->redactions;
+      co_await send_error(client, req, shape, 400, "the request holds secrets and was not forwarded: " + what, outcome);
+      co_return req.keep_alive();
+    }
+    outcome.redactions = redacted->redactions;
+    if (p.config.redaction != RedactionPolicy::block) body = std::move(redacted->body);
+  } else {
+    std::optional<detect::JsonError> invalid = detect::walk_json_strings(body, endpoint.shape, [](auto, const auto&) {});
+    if (invalid) {
+      co_await send_error(client, req, shape, 400, "the request body is not valid JSON", outcome);
+      co_return req.keep_alive();
+    }
+  }
+
+  // route
+  const auto doc = nlohmann::json::parse(body, nullptr, false);  // depth already bounded by the walk
+  const std::string model = doc.is_object() && doc.contains("model") && doc["model"].is_string() ? doc["model"].get<std::string>() : "";
+  const bool stream = doc.is_object() && doc.value("stream", false);
+  const auto upstreams = p.store.list_upstreams(verified.tenant_id);
+  auto route = choose_upstream(upstreams, endpoint.upstream_kind, model);
+  if (!route) {
+    co_await send_error(client, req, shape, route.error().kind == ErrorKind::not_found ? 404 : 400,
+                        route.error().message, outcome);
+    co_return req.keep_alive();
+  }
+  const auto& upstream = *route->upstream;
+  outcome.upstream = upstream.name;
+  outcome.model = route->model;
+  if (route->model_rewritten)
+    if (auto range = model_value_range(body, endpoint.shape))
+      body.replace(range->first, range->second - range->first, json_escape(route->model));
+  // OpenAI streams carry usage only when asked for it; the proxy asks, to settle the cost.
+  if (stream && endpoint.shape == detect::ApiShape::openai_chat && !doc.contains("stream_options") && body.starts_with('{'))
+    body.insert(1, "\"stream_options\":{\"include_usage\":true},");
+
+  auto url = parse_upstream_url(upstream.base_url);
+  auto secret = p.keyring.open_upstream_secret(upstream);
+  if (!url || !secret) {
+    co_await send_error(client, req, shape, 500, "the upstream is misconfigured", outcome);
+    co_return false;
+  }
+
+  // forward
+  http::request<http::string_body> up_req{http::verb::post, url->path + std::string(endpoint.upstream_path) + std::string(query), 11};
+  up_req.set(http::field::host, url->host_header);
+  up_req.set(http::field::user_agent, "x420/0.1");
+  up_req.set(http::field::content_type, "application/json");
+  up_req.set(http::field::accept, req[http::field::accept].empty() ? "application/json" : std::string(req[http::field::accept]));
+  for (const auto& field : req)
+    if (forwardable(ssv(field.name_string()))) up_req.set(field.name_string(), field.value());
+  if (upstream.kind == "anthropic") {
+    up_req.set("x-api-key", bsv(secret->view()));
+    if (req["anthropic-version"].empty()) up_req.set("anthropic-version", "2023-06-01");
+  } else {
+    up_req.set(http::field::authorization, "Bearer " + std::string(secret->view()));
+  }
+  up_req.body() = std::move(body);
+  up_req.prepare_payload();
+
+  auto executor = co_await asio::this_coro::executor;
+  tcp::resolver resolver(executor);
+  beast::error_code ec;
+  const auto endpoints = co_await resolver.async_resolve(url->host, url->port, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    co_await send_error(client, req, shape, 502, "the upstream's host could not be resolved", outcome);
+    co_return req.keep_alive();
+  }
+  bool keep = false;
+  if (url->tls) {
+    beast::ssl_stream<beast::tcp_stream> up(executor, p.upstream_tls);
+    SSL_set_tlsext_host_name(up.native_handle(), url->host.c_str());
+    up.set_verify_callback(ssl::host_name_verification(url->host));
+    beast::get_lowest_layer(up).expires_after(std::chrono::seconds(p.config.upstream_connect_timeout_s));
+    co_await beast::get_lowest_layer(up).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (!ec) co_await up.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      co_await send_error(client, req, shape, 502, "the upstream could not be reached securely", outcome);
+      co_return req.keep_alive();
+    }
+    keep = co_await relay(p, client, up, beast::get_lowest_layer(up), req, up_req, endpoint,
+                          map, secret->view(), outcome);
+  } else {
+    beast::tcp_stream up(executor);
+    up.expires_after(std::chrono::seconds(p.config.upstream_connect_timeout_s));
+    co_await up.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      co_await send_error(client, req, shape, 502, "the upstream could not be reached", outcome);
+      co_return req.keep_alive();
+    }
+    keep = co_await relay(p, client, up, up, req, up_req, endpoint, map, secret->view(), outcome);
+  }
+  co_return keep;
+}
+
+template <class Stream>
+awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
+  Outcome outcome;
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto q = target.find('?');
+  const std::string_view path = target.substr(0, q);
+  const std::string_view query = q == std::string_view::npos ? std::string_view() : target.substr(q);
+  bool keep = req.keep_alive();
+
+  if (path == "/healthz") {
+    co_await send(stream, json_response(req, http::status::ok, "{\"status\":\"ok\"}"));
+    co_return keep;
+  }
+  if (const auto* endpoint = find_endpoint(path)) {
+    if (req.method() != http::verb::post) {
+      auto res = json_response(req, http::status::method_not_allowed,
+                               error_body(endpoint->errors, 405, "use POST for " + std::string(path)));
+      res.set(http::field::allow, "POST");
+      outcome.status = 405;
+      co_await send(stream, std::move(res));
+    } else {
+      ++p.in_flight;
+      keep = co_await handle_inference(p, stream, req, *endpoint, query, outcome);
+      --p.in_flight;
+    }
+  } else {
+    outcome.status = 404;
+    co_await send(stream, json_response(req, http::status::not_found,
+                                        error_body(ErrorShape::openai, 404, "no route " + std::string(path.substr(0, 200)))));
+  }
+  write_usage_and_log(p, req, outcome);
+  co_return keep;
+}
+
+awaitable<void> session(Proxy& p, tcp::socket socket) {
+  beast::tcp_stream stream(std::move(socket));
+  beast::flat_buffer buffer;
+  for (;;) {
+    http::request_parser<http::string_body> parser;
+    parser.body_limit(p.config.max_body_bytes);
+    parser.header_limit(64 * 1024);
+    stream.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
+    beast::error_code ec;
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) break;
+    if (ec == http::error::body_limit) {
+      Request req;
+      req.version(11);
+      req.keep_alive(false);
+      auto res = json_response(req, http::status::payload_too_large,
+                               error_body(ErrorShape::openai, 413, "the request body is over " +
+                                                                        std::to_string(p.config.max_body_bytes) + " bytes"));
+      co_await send(stream, std::move(res));
+      break;
+    }
+    if (ec) {
+      Request req;
+      req.version(11);
+      req.keep_alive(false);
+      co_await send(stream, json_response(req, http::status::bad_request,
+                                          error_body(ErrorShape::openai, 400, "malformed HTTP request")));
+      break;
+    }
+    stream.expires_never();
+    const Request req = parser.release();
+    const bool keep = co_await handle(p, stream, req);
+    if (!keep) break;
+  }
+  beast::error_code ignored;
+  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
+  for (;;) {
+    beast::error_code ec;
+    tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
+    if (ec == asio::error::operation_aborted) co_return;
+    if (ec) continue;
+    asio::co_spawn(acceptor.get_executor(), session(p, std::move(socket)), asio::detached);
+  }
+}
+
+}  // namespace
+
+Status serve(const ServeConfig& config, service::OpenStore& open, const detect::Engine& engine) {
+  asio::io_context io{1};
+  Proxy proxy(config, open, engine);
+  tcp::acceptor acceptor(io);
+  beast::error_code ec;
+  const auto address = asio::ip::make_address(config.listen.host == "localhost" ? "127.0.0.1" : config.listen.host, ec);
+  if (ec) return make_error(ErrorKind::usage, "--listen: " + config.listen.host + " is not an address");
+  const tcp::endpoint endpoint{address, config.listen.port};
+  acceptor.open(endpoint.protocol(), ec);
+  if (!ec) acceptor.set_option(asio::socket_base::reuse_address(true), ec);
+  if (!ec) acceptor.bind(endpoint, ec);
+  if (!ec) acceptor.listen(asio::socket_base::max_listen_connections, ec);
+  if (ec)
+    return make_error(ErrorKind::usage, "cannot listen on " + config.listen.host + ":" +
+                                            std::to_string(config.listen.port) + ": " + ec.message());
+  const auto bound = acceptor.local_endpoint();
+  asio::signal_set signals(io, SIGINT, SIGTERM);
+  signals.async_wait([&](const beast::error_code&, int) {
+    spdlog::info("stopping: no new connections; finishing {} in-flight request(s)", proxy.in_flight);
+    acceptor.close();
+    // In-flight coroutines finish their requests; idle keep-alive connections time out.
+    io.stop();
+  });
+  asio::co_spawn(io, accept_loop(proxy, acceptor), asio::detached);
+  if (config.announce) {
+    std::cout << "listening " << bound.address().to_string() << ":" << bound.port() << std::endl;
+  }
+  spdlog::info("x420 serving on {}:{}", bound.address().to_string(), bound.port());
+  io.run();
+  return ok_status();
+}
+
+}  // namespace x420::proxy

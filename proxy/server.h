@@ -1,0 +1,33 @@
+// `x420 serve`: the OpenAI- and Anthropic-compatible proxy. One I/O thread runs a coroutine
+// per connection; each request goes through the steps of DESIGN.md's "One request":
+// authenticate, route, redact, forward, relay (restoring placeholders), settle.
+#pragma once
+
+#include <cstddef>
+#include <memory>
+#include <string>
+
+#include "common/result.h"
+#include "detect/engine.h"
+#include "proxy/listen_address.h"
+#include "service/bootstrap.h"
+
+namespace x420::proxy {
+
+enum class RedactionPolicy { pseudonymize, mask, block, off };
+
+struct ServeConfig {
+  ListenAddress listen;
+  RedactionPolicy redaction = RedactionPolicy::pseudonymize;
+  std::size_t max_body_bytes = 10 * 1024 * 1024;
+  int upstream_connect_timeout_s = 10;
+  int upstream_first_byte_timeout_s = 300;
+  int client_idle_timeout_s = 60;
+  // Printed on stdout once listening ("listening 127.0.0.1:8420"), for scripts and tests.
+  bool announce = true;
+};
+
+// Runs until SIGTERM or SIGINT; returns when in-flight requests have finished.
+Status serve(const ServeConfig& config, service::OpenStore& store, const detect::Engine& engine);
+
+}  // namespace x420::proxy
