@@ -96,11 +96,14 @@ fi
 
 # --- Commands. Exit status 1 is "found something" for both tools; anything above is a failure.
 threads=$(nproc)
-x420_1=("$x420" scan --threads 1 --no-progress --format json "$corpus")
-rg_1=(rg --threads 1 "${rg_limit[@]}" -f "$tmp/patterns.txt" -c "$corpus")
-x420_n=("$x420" scan --no-progress --format json "$corpus")
-rg_n=(rg "${rg_limit[@]}" -f "$tmp/patterns.txt" -c "$corpus")
-base_1=(rg --threads 1 -c -F x420-bench-never-present "$corpus")
+# shellcheck disable=SC2034  # the arrays are used by name, through run_cmd's nameref
+{
+  x420_1=("$x420" scan --threads 1 --no-progress --format json "$corpus")
+  rg_1=(rg --threads 1 "${rg_limit[@]}" -f "$tmp/patterns.txt" -c "$corpus")
+  x420_n=("$x420" scan --no-progress --format json "$corpus")
+  rg_n=(rg "${rg_limit[@]}" -f "$tmp/patterns.txt" -c "$corpus")
+  base_1=(rg --threads 1 -c -F x420-bench-never-present "$corpus")
+}
 names=("x420 scan --threads 1" "rg --threads 1 -f patterns.txt -c" "x420 scan (all $threads cores)"
   "rg -f patterns.txt -c (all $threads cores)" "baseline: rg --threads 1 -F one literal")
 cmds=(x420_1 rg_1 x420_n rg_n base_1)
@@ -137,6 +140,7 @@ mb_per_s() { awk -v b="$bytes" -v s="$1" 'BEGIN { printf "%.1f", b / 1e6 / s }';
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (b > 0) printf "%.1f", a / b; else print "-" }'; }
 
 x420_findings=$(grep -o '"findings": *[0-9]*' "$tmp/out.0" | grep -o '[0-9]*$')
+x420_bytes=$(grep -o '"bytes_scanned": *[0-9]*' "$tmp/out.0" | grep -o '[0-9]*$')
 rg_lines=$(awk -F: '{ s += $NF } END { print s + 0 }' "$tmp/out.1")
 rg_files=$(wc -l <"$tmp/out.1")
 
@@ -157,4 +161,5 @@ all=$(ratio "$(median_s "$tmp/us.3")" "$(median_s "$tmp/us.2")")
 echo
 echo "x420 / rg speed: one core ${one}x, all cores ${all}x"
 echo "found: x420 $x420_findings findings (json summary); rg $rg_lines matching lines in $rg_files files (-c, summed)"
+echo "bytes: x420 scanned $x420_bytes of the corpus's $bytes"
 echo "scan_vs_rg_1core=$one target=5"

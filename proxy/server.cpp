@@ -394,10 +394,10 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     }
     if (!redacted) {  // fail closed: nothing is forwarded unredacted
       const bool bad_json = redacted.error().kind == ErrorKind::usage;
-      co_await send_error(client, req, shape, bad_json ? 400 : 500,
-                          bad_json ? "the request body is not valid JSON: " + redacted.error().message
-                                   : "redaction failed; the request was not forwarded",
-                          outcome);
+      // Named, not a temporary: GCC 12 can destroy a temporary in a co_await expression twice.
+      const std::string message = bad_json ? redacted.error().message
+                                           : "redaction failed; the request was not forwarded";
+      co_await send_error(client, req, shape, bad_json ? 400 : 500, message, outcome);
       co_return req.keep_alive();
     }
     if (p.config.redaction == RedactionPolicy::block && redacted->redactions > 0) {
@@ -405,7 +405,8 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
       for (const auto& [rule, offset] : redacted->findings)
         what += (what.empty() ? "" : ", ") + rule + " at byte " + std::to_string(offset);
       outcome.redactions = redacted->redactions;
-      co_await send_error(client, req, shape, 400, "the request holds secrets and was not forwarded: " + what, outcome);
+      const std::string message = "the request holds secrets and was not forwarded: " + what;
+      co_await send_error(client, req, shape, 400, message, outcome);
       co_return req.keep_alive();
     }
     outcome.redactions = redacted->redactions;
@@ -508,7 +509,8 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
   bool keep = req.keep_alive();
 
   if (path == "/healthz") {
-    co_await send(stream, json_response(req, http::status::ok, "{\"status\":\"ok\"}"));
+    auto res = json_response(req, http::status::ok, "{\"status\":\"ok\"}");
+    co_await send(stream, std::move(res));
     co_return keep;
   }
   if (const auto* endpoint = find_endpoint(path)) {
@@ -525,8 +527,9 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
     }
   } else {
     outcome.status = 404;
-    co_await send(stream, json_response(req, http::status::not_found,
-                                        error_body(ErrorShape::openai, 404, "no route " + std::string(path.substr(0, 200)))));
+    auto res = json_response(req, http::status::not_found,
+                             error_body(ErrorShape::openai, 404, "no route " + std::string(path.substr(0, 200))));
+    co_await send(stream, std::move(res));
   }
   write_usage_and_log(p, req, outcome);
   co_return keep;
@@ -557,8 +560,9 @@ awaitable<void> session(Proxy& p, tcp::socket socket) {
       Request req;
       req.version(11);
       req.keep_alive(false);
-      co_await send(stream, json_response(req, http::status::bad_request,
-                                          error_body(ErrorShape::openai, 400, "malformed HTTP request")));
+      auto res = json_response(req, http::status::bad_request,
+                               error_body(ErrorShape::openai, 400, "malformed HTTP request"));
+      co_await send(stream, std::move(res));
       break;
     }
     stream.expires_never();

@@ -8,6 +8,8 @@ TEST_NAME=$(basename "$0" .sh)
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/x420-e2e-$TEST_NAME-XXXXXX")
 export HOME=$WORK/home
 unset XDG_DATA_HOME XDG_CONFIG_HOME X420_MASTER_KEY X420_SERVER X420_TOKEN
+# Tests talk to loopback only; a proxy from the environment must not intercept them.
+unset http_proxy https_proxy HTTP_PROXY HTTPS_PROXY all_proxy ALL_PROXY no_proxy NO_PROXY
 export NO_COLOR=1
 mkdir -p "$HOME"
 DB=$HOME/.local/share/x420/x420.db
@@ -70,6 +72,27 @@ expect_absent_from_files() {
     [[ -e $f ]] || continue
     if grep -aqF -- "$needle" "$f"; then fail "$what: found in $(basename "$f")"; else pass; fi
   done
+}
+
+# start_background OUTFILE ERRFILE CMD...: starts CMD, remembers it for cleanup, waits (up to 20 s)
+# for its first stdout line "listening HOST:PORT" and sets $PORT.
+start_listener() {
+  local out=$1 err=$2
+  shift 2
+  "$@" >"$out" 2>"$err" &
+  BACKGROUND_PIDS+=($!)
+  LAST_PID=$!
+  local i
+  for ((i = 0; i < 200; i++)); do
+    if grep -q '^listening ' "$out" 2>/dev/null; then
+      PORT=$(head -1 "$out" | awk '{print $2}' | sed 's/.*://')
+      return 0
+    fi
+    kill -0 "$LAST_PID" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "FAIL: $* did not start listening: $(cat "$err")" >&2
+  return 1
 }
 
 json_field() {  # JSON FIELD: a top-level string/number/bool field, via jq

@@ -1,0 +1,110 @@
+#!/usr/bin/env bash
+# x420 serve end to end: a real proxy in front of the mock upstream, driven with curl. Canary
+# secrets of several kinds go in; the upstream must receive none of them, the client must get
+# them back restored (streamed replies included), and afterwards no canary and no prompt text
+# may be in the database, its WAL or the proxy's log. Also the refusals: 401, 404, 405, 400,
+# 413, 502, a revoke seen within a second.
+source "$(dirname "$0")/lib.sh"
+command -v node >/dev/null || { fail "node is needed for the mock upstream (apt-get install nodejs)"; finish; }
+
+rand() { head -c 600 /dev/urandom | base64 | tr -dc 'A-Za-z0-9' | head -c "$1"; }
+AWS="AKIA$(head -c 200 /dev/urandom | base64 | tr -dc 'A-Z2-7' | head -c 16)"
+GH="ghp_$(rand 36)"
+ANT="sk-ant-api03-$(rand 93)AA"
+PROMPT_CANARY="canary-prompt-$(rand 24)"
+CANARIES=("$AWS" "$GH" "$ANT")
+UPSTREAM_SECRET="sk-upstream-$(rand 30)"
+
+start_listener "$WORK/mock.out" "$WORK/mock.err" node "$X420_SOURCE_DIR/tests/mock_upstream/server.js" \
+  --port 0 --record "$WORK/upstream.jsonl" --max-seconds 180 || { finish; exit 1; }
+MOCK=$PORT
+
+expect_exit 0 "init" x420 init -q
+expect_exit 0 "openai upstream" env KEY="$UPSTREAM_SECRET" "$X420_BIN" upstreams add mock --kind openai \
+  --base-url "http://127.0.0.1:$MOCK/v1" --api-key-env KEY --models 'gpt-*'
+expect_exit 0 "anthropic upstream" env KEY="$UPSTREAM_SECRET" "$X420_BIN" upstreams add amock --kind anthropic \
+  --base-url "http://127.0.0.1:$MOCK" --api-key-env KEY --models 'claude-*'
+expect_exit 0 "dead upstream" env KEY="$UPSTREAM_SECRET" "$X420_BIN" upstreams add dead --kind openai \
+  --base-url "http://127.0.0.1:9/v1" --api-key-env KEY
+expect_exit 0 "key" x420 keys create --name proxy-test -q
+KEY=$OUT
+
+start_listener "$WORK/serve.out" "$WORK/serve.log" "$X420_BIN" serve --listen 127.0.0.1:0 --max-body-mb 1 || { finish; exit 1; }
+SERVE=$PORT
+SERVE_PID=$LAST_PID
+URL="http://127.0.0.1:$SERVE"
+
+content="$PROMPT_CANARY: debug this please. aws $AWS github $GH anthropic $ANT end"
+chat_body() { printf '{"model":"%s","stream":%s,"messages":[{"role":"user","content":"%s"}]}' "$1" "$2" "$content"; }
+post() { curl -s -N --max-time 20 -H "content-type: application/json" "$@"; }
+
+# Non-streaming chat: restored reply, redacted upstream body.
+OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
+REPLY=$(jq -r '.choices[0].message.content' <<<"$OUT")
+expect_eq "$REPLY" "$content" "chat reply restored"
+expect_contains "$(cat "$WORK/headers")" "x420-redactions: 3" "x420-redactions header"
+
+# Streaming chat: placeholders split across 7-character deltas come back whole.
+OUT=$(post -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o true)")
+STREAMED=$(grep '^data: {' <<<"$OUT" | sed 's/^data: //' | jq -rj '.choices[0].delta.content // empty')
+expect_eq "$STREAMED" "$content" "streamed chat restored"
+expect_contains "$OUT" "data: [DONE]" "stream ends with [DONE]"
+
+# Anthropic streaming, by x-api-key.
+OUT=$(post -H "x-api-key: $KEY" "$URL/v1/messages" -d "$(printf '{"model":"claude-3-5","max_tokens":50,"stream":true,"messages":[{"role":"user","content":"%s"}]}' "$content")")
+STREAMED=$(grep '^data: {' <<<"$OUT" | sed 's/^data: //' | jq -rj 'select(.type=="content_block_delta") | .delta.text // empty')
+expect_eq "$STREAMED" "$content" "streamed messages restored"
+expect_contains "$OUT" "event: message_stop" "anthropic event sequence kept"
+
+# Routing by upstream/model.
+OUT=$(post -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body mock/custom-model false)")
+expect_eq "$(jq -r .model <<<"$OUT")" "custom-model" "upstream/model routes and strips the prefix"
+
+# What the upstream received: no canary secret, its own key, never the client's.
+for c in "${CANARIES[@]}"; do
+  expect_absent_from_files "$c" "canary secret upstream" "$WORK/upstream.jsonl"
+done
+expect_absent_from_files "$KEY" "the client's x420 key upstream" "$WORK/upstream.jsonl"
+WANT_AUTH=$(printf 'Bearer %s' "$UPSTREAM_SECRET" | sha256sum | cut -d' ' -f1)
+expect_eq "$(head -1 "$WORK/upstream.jsonl" | jq -r .auth_sha256)" "$WANT_AUTH" "upstream got its own key"
+grep -q 'X420_REDACTED_aws_access_key_id_' "$WORK/upstream.jsonl" && pass || fail "upstream got placeholders"
+
+# Refusals, in the caller's shape.
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/chat/completions" -d '{}')" "401" "no key"
+OUT=$(post -H "x-api-key: x420_AAAAAAAAAAAA_$(rand 38)" "$URL/v1/messages" -d '{}')
+expect_eq "$(jq -r .type <<<"$OUT")/$(jq -r .error.type <<<"$OUT")" "error/authentication_error" "anthropic-shaped 401"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/nothing")" "404" "unknown route"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions")" "405" "GET on a POST route"
+OUT=$(post -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d '{"model": "gpt-4o", "messages": [')
+expect_eq "$(jq -r .error.type <<<"$OUT")" "invalid_request_error" "malformed JSON is a 400"
+head -c 2000000 /dev/zero | tr '\0' 'a' >"$WORK/big.json"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" -H 'content-type: application/json' --data-binary @"$WORK/big.json" "$URL/v1/chat/completions")" "413" "body over the limit"
+printf '{"a":' >"$WORK/deep.json"; head -c 100000 /dev/zero | tr '\0' '[' >>"$WORK/deep.json"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" --data-binary @"$WORK/deep.json" "$URL/v1/chat/completions")" "400" "nesting bomb is a 400"
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body dead/gpt-4o false)")" "502" "upstream down"
+OUT=$(post -H "Authorization: Bearer $KEY" -H 'x-mock-status: 500' "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
+expect_not_contains "$OUT" "$UPSTREAM_SECRET" "upstream error bodies never carry the upstream key"
+for c in "${CANARIES[@]}"; do expect_not_contains "$OUT" "$c" "upstream error body redacted"; done
+UPSTREAM_REQUESTS=$(wc -l <"$WORK/upstream.jsonl")
+
+# A revoke from another process is refused within a second.
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")" "200" "key works before revoke"
+expect_exit 0 "revoke" x420 keys revoke "${KEY:5:12}"
+sleep 1.2
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")" "401" "revoked key refused within a second"
+expect_eq "$(wc -l <"$WORK/upstream.jsonl")" "$((UPSTREAM_REQUESTS + 1))" "refused requests never reach the upstream"
+
+# Usage rows: one per request, metadata only.
+ROWS=$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND input_tokens > 0 AND output_tokens > 0")
+[[ $ROWS -ge 4 ]] && pass || fail "usage rows with token counts for the successful requests (got $ROWS)"
+expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions != 3")" "0" "every forwarded request records its 3 redactions"
+
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null
+expect_eq "$?" "0" "serve exits 0 on SIGTERM"
+
+# Nothing of the prompts or secrets in the database, its WAL or the log.
+for c in "${CANARIES[@]}" "$PROMPT_CANARY" "$UPSTREAM_SECRET" "$KEY"; do
+  expect_absent_from_files "$c" "canary at rest" "$DB" "$DB-wal" "$WORK/serve.log"
+done
+finish
