@@ -33,6 +33,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_scan(*app, inv);
   register_redact(*app, inv);
   register_serve(*app, inv);
+  register_usage(*app, inv);
   register_completions(*app, inv);
   register_help(*app, inv);
   return app;

@@ -45,6 +45,7 @@ void register_upstreams(CLI::App& root, Invocation& inv);
 void register_scan(CLI::App& root, Invocation& inv);
 void register_redact(CLI::App& root, Invocation& inv);
 void register_serve(CLI::App& root, Invocation& inv);
+void register_usage(CLI::App& root, Invocation& inv);
 void register_completions(CLI::App& root, Invocation& inv);
 void register_help(CLI::App& root, Invocation& inv);
 

@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --max-body-mb  " in
+  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --max-body-mb  --key  --since  --limit  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -29,12 +29,14 @@ _x420() {
       "/scan") path="scan" ;;
       "/redact") path="redact" ;;
       "/serve") path="serve" ;;
+      "/usage") path="usage" ;;
+      "/generation") path="generation" ;;
       "/completions") path="completions" ;;
       "/help") path="help" ;;
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve completions help --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation completions help --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -54,6 +56,8 @@ _x420() {
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --max-body-mb --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "generation") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "help") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
   esac

@@ -8,7 +8,9 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <array>
 #include <chrono>
+#include <map>
 #include <limits>
 #include <iostream>
 #include <variant>
@@ -25,6 +27,7 @@
 #include "proxy/usage_tap.h"
 #include "service/local_service.h"
 #include "service/redaction_keys.h"
+#include "service/usage_view.h"
 
 namespace x420::proxy {
 namespace {
@@ -78,6 +81,17 @@ struct Proxy {
   std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;
   std::size_t in_flight = 0;
 
+  // Prometheus counters: names of routes, statuses and rules only, never content or keys.
+  struct Metrics {
+    std::map<std::pair<std::string, int>, std::uint64_t> requests;  // (route, status)
+    std::map<std::string, std::uint64_t> redactions;                 // rule id
+    std::map<std::string, std::uint64_t> upstream_errors;            // upstream name
+    static constexpr std::array<double, 10> kBuckets = {0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 10};
+    std::array<std::uint64_t, 10> latency_buckets{};
+    std::uint64_t latency_count = 0;
+    double latency_sum = 0;
+  } metrics;
+
   Proxy(const ServeConfig& c, service::OpenStore& open, const detect::Engine& e)
       : config(c),
         store(*open.store),
@@ -109,6 +123,7 @@ struct Outcome {
   std::string error_type;
   std::size_t redactions = 0;
   TokenUsage usage;
+  std::vector<std::string> redacted_rules;
   SteadyClock::time_point started = SteadyClock::now();
   std::optional<std::int64_t> ttfb_ms;
 };
@@ -161,6 +176,41 @@ std::optional<std::pair<std::size_t, std::size_t>> model_value_range(std::string
 std::string json_escape(std::string_view s) {
   const auto quoted = nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   return quoted.substr(1, quoted.size() - 2);
+}
+
+void count(Proxy& p, std::string_view route, const Outcome& o) {
+  auto& m = p.metrics;
+  ++m.requests[{std::string(route), o.status}];
+  for (const auto& rule : o.redacted_rules) ++m.redactions[rule];
+  if (!o.upstream.empty() && (o.status >= 500 || o.status == 0)) ++m.upstream_errors[o.upstream];
+  const double seconds = std::chrono::duration<double>(SteadyClock::now() - o.started).count();
+  for (std::size_t i = 0; i < m.kBuckets.size(); ++i)
+    if (seconds <= m.kBuckets[i]) ++m.latency_buckets[i];
+  ++m.latency_count;
+  m.latency_sum += seconds;
+}
+
+std::string metrics_text(const Proxy& p) {
+  const auto& m = p.metrics;
+  std::string out;
+  out += "# HELP x420_requests_total Requests by route and HTTP status.\n# TYPE x420_requests_total counter\n";
+  for (const auto& [k, v] : m.requests)
+    out += "x420_requests_total{route=\"" + k.first + "\",status=\"" + std::to_string(k.second) + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP x420_request_duration_seconds Time from request to the end of the reply.\n# TYPE x420_request_duration_seconds histogram\n";
+  for (std::size_t i = 0; i < m.kBuckets.size(); ++i) {
+    char le[32];
+    std::snprintf(le, sizeof le, "%g", m.kBuckets[i]);
+    out += "x420_request_duration_seconds_bucket{le=\"" + std::string(le) + "\"} " + std::to_string(m.latency_buckets[i]) + "\n";
+  }
+  out += "x420_request_duration_seconds_bucket{le=\"+Inf\"} " + std::to_string(m.latency_count) + "\n";
+  out += "x420_request_duration_seconds_sum " + std::to_string(m.latency_sum) + "\n";
+  out += "x420_request_duration_seconds_count " + std::to_string(m.latency_count) + "\n";
+  out += "# HELP x420_redactions_total Secrets redacted from requests, by rule.\n# TYPE x420_redactions_total counter\n";
+  for (const auto& [rule, v] : m.redactions) out += "x420_redactions_total{rule=\"" + rule + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP x420_upstream_errors_total Upstream failures (5xx, unreachable), by upstream.\n# TYPE x420_upstream_errors_total counter\n";
+  for (const auto& [u, v] : m.upstream_errors) out += "x420_upstream_errors_total{upstream=\"" + u + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP x420_in_flight_requests Requests being served.\n# TYPE x420_in_flight_requests gauge\nx420_in_flight_requests " + std::to_string(p.in_flight) + "\n";
+  return out;
 }
 
 void write_usage_and_log(Proxy& p, const Request& req, const Outcome& o) {
@@ -410,6 +460,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
       co_return req.keep_alive();
     }
     outcome.redactions = redacted->redactions;
+    for (const auto& f : redacted->findings) outcome.redacted_rules.push_back(f.first);
     if (p.config.redaction != RedactionPolicy::block) body = std::move(redacted->body);
   } else {
     std::optional<detect::JsonError> invalid = detect::walk_json_strings(body, endpoint.shape, [](auto, const auto&) {});
@@ -499,6 +550,47 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   co_return keep;
 }
 
+std::string query_param(std::string_view query, std::string_view name) {
+  if (query.starts_with('?')) query.remove_prefix(1);
+  while (!query.empty()) {
+    const auto amp = query.find('&');
+    const auto pair = query.substr(0, amp);
+    if (pair.starts_with(name) && pair.size() > name.size() && pair[name.size()] == '=')
+      return std::string(pair.substr(name.size() + 1));
+    if (amp == std::string_view::npos) break;
+    query.remove_prefix(amp + 1);
+  }
+  return {};
+}
+
+// GET /v1/models (OpenAI shape) and GET /v1/generation?id=gen-… (the caller's own tenant only).
+// Not usage-metered: no usage row, but the access-log line.
+http::response<http::string_body> read_only_route(Proxy& p, const Request& req, std::string_view path,
+                                                  std::string_view query, Outcome& outcome) {
+  auto fail = [&](int status, std::string_view message) {
+    outcome.status = status;
+    return json_response(req, static_cast<http::status>(status), error_body(ErrorShape::openai, status, message));
+  };
+  if (req.method() != http::verb::get) return fail(405, "use GET");
+  const auto presented = bearer_or_api_key(req);
+  auto key = presented.empty() ? Result<service::KeyInfo>(make_error(ErrorKind::auth, "")) : p.keys.verify(presented);
+  if (!key) return fail(401, presented.empty() ? "missing API key" : "invalid API key");
+  outcome.status = 200;
+  if (path == "/v1/models") {
+    nlohmann::json data = nlohmann::json::array();
+    for (const auto& u : p.store.list_upstreams(key->tenant_id))
+      for (const auto& glob : u.models)
+        data.push_back({{"id", u.name + "/" + glob}, {"object", "model"}, {"created", u.created_at}, {"owned_by", u.name}});
+    return json_response(req, http::status::ok, nlohmann::json{{"object", "list"}, {"data", data}}.dump());
+  }
+  const std::string id = query_param(query, "id");
+  if (id.empty()) return fail(400, "give the generation's id: /v1/generation?id=gen-…");
+  auto row = p.service.generation(key->tenant, id);
+  if (!row) return fail(404, row.error().message);
+  return json_response(req, http::status::ok,
+                       nlohmann::ordered_json{{"data", service::usage_json(*row)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
+}
+
 template <class Stream>
 awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
   Outcome outcome;
@@ -511,6 +603,19 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
   if (path == "/healthz") {
     auto res = json_response(req, http::status::ok, "{\"status\":\"ok\"}");
     co_await send(stream, std::move(res));
+    co_return keep;
+  }
+  if (path == "/metrics") {
+    auto res = json_response(req, http::status::ok, metrics_text(p));
+    res.set(http::field::content_type, "text/plain; version=0.0.4");
+    co_await send(stream, std::move(res));
+    co_return keep;
+  }
+  if (path == "/v1/models" || path == "/v1/generation") {
+    auto res = read_only_route(p, req, path, query, outcome);
+    co_await send(stream, std::move(res));
+    count(p, path, outcome);
+    write_usage_and_log(p, req, outcome);
     co_return keep;
   }
   if (const auto* endpoint = find_endpoint(path)) {
@@ -531,6 +636,7 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
                              error_body(ErrorShape::openai, 404, "no route " + std::string(path.substr(0, 200))));
     co_await send(stream, std::move(res));
   }
+  count(p, find_endpoint(path) ? path : std::string_view("other"), outcome);
   write_usage_and_log(p, req, outcome);
   co_return keep;
 }

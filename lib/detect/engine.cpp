@@ -130,6 +130,9 @@ class Engine::Scratch {
   std::string_view data;
   const Impl* impl = nullptr;
   std::optional<Error> failure;
+  // Whether "x420:allow" occurs in the input at all: one memmem per scan spares every finding
+  // the walk along its line (a JSON body is one long line).
+  bool marker_present = false;
 };
 
 namespace {
@@ -137,7 +140,7 @@ namespace {
 // One match of `r` at [ms, me) with the secret at [ss, se): apply the gates, make a finding.
 void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
               std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
-              std::vector<Finding>& out);
+              bool marker_present, std::vector<Finding>& out);
 
 int on_prefilter_match(unsigned int id, unsigned long long /*from*/, unsigned long long to,
                        unsigned int /*flags*/, void* ctx);
@@ -364,7 +367,7 @@ bool contains_stopword(const std::vector<std::string>& stopwords, std::string_vi
 
 void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
               std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
-              std::vector<Finding>& out) {
+              bool marker_present, std::vector<Finding>& out) {
   const CompiledRule& c = impl.rules[index];
   const Rule& r = c.rule;
   const std::string_view secret = data.substr(ss, se - ss);
@@ -381,7 +384,7 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
     pcre2_match_data_free(md);
     if (rc >= 0) return;
   }
-  if (impl.inline_allow && line_has_inline_allow(data, ss)) return;
+  if (impl.inline_allow && marker_present && line_has_inline_allow(data, ss)) return;
 
   Finding f;
   f.rule = index;
@@ -410,7 +413,7 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
   const std::string_view data = s.data;
   if (c.known_length) {  // an exact literal: the prefilter's hit is the match
     const std::uint64_t start = to - c.known_length;
-    consider(impl, index, data, start, to, start, to, s.found);
+    consider(impl, index, data, start, to, start, to, s.marker_present, s.found);
     return;
   }
   auto& w = s.covered[index];
@@ -452,7 +455,7 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
       ss = ov[2 * g];
       se = ov[2 * g + 1];
     }
-    consider(impl, index, data, ms, me, ss, se, s.found);
+    consider(impl, index, data, ms, me, ss, se, s.marker_present, s.found);
     offset = me;
   }
 }
@@ -493,6 +496,8 @@ std::vector<Finding> Engine::scan(std::string_view data, Scratch& s) const {
   s.failure.reset();
   s.covered.assign(impl_->rules.size(), {});
   if (data.empty()) return {};
+  s.marker_present = impl_->inline_allow &&
+                     ::memmem(data.data(), data.size(), kInlineAllow.data(), kInlineAllow.size()) != nullptr;
   if (data.size() > UINT_MAX) throw Fatal(ErrorKind::usage, "input over 4 GiB: scan it as a stream");
   const hs_error_t rc = hs_scan(impl_->db, data.data(), static_cast<unsigned>(data.size()), 0,
                                 s.hs, on_prefilter_match, &s);

@@ -338,6 +338,50 @@ Result<UpstreamInfo> LocalService::remove_upstream(const std::string& tenant, co
   return std::move(*removed);
 }
 
+namespace {
+
+UsageInfo usage_info(const store::UsageRow& r, const std::string& tenant) {
+  UsageInfo u;
+  u.id = r.id;
+  u.tenant = tenant;
+  u.key_id = r.key_id;
+  u.upstream = r.upstream;
+  u.model = r.model;
+  u.created_at = r.created_at;
+  u.input_tokens = r.input_tokens;
+  u.output_tokens = r.output_tokens;
+  u.cached_tokens = r.cached_tokens;
+  u.reasoning_tokens = r.reasoning_tokens;
+  u.cost_usd_micros = r.cost_usd_micros;
+  u.latency_ms = r.latency_ms;
+  u.ttfb_ms = r.ttfb_ms;
+  u.status = r.status;
+  u.error_type = r.error_type;
+  u.redactions = r.redactions;
+  return u;
+}
+
+}  // namespace
+
+Result<std::vector<UsageInfo>> LocalService::list_usage(const std::string& tenant, const std::string& key_id,
+                                                       UnixSeconds since, std::size_t limit) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  std::vector<UsageInfo> out;
+  for (const auto& r : store_.list_usage(t->id, key_id, since, limit)) out.push_back(usage_info(r, t->name));
+  return out;
+}
+
+Result<UsageInfo> LocalService::generation(const std::string& tenant, const std::string& id) {
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+  const auto row = store_.usage_by_id(id);
+  // Another tenant's generation is as absent as one that never was.
+  if (!row || row->tenant_id != t->id)
+    return make_error(ErrorKind::not_found, "no generation " + id.substr(0, 64) + " in tenant " + t->name);
+  return usage_info(*row, t->name);
+}
+
 Result<IssuedTenant> LocalService::create_tenant(const std::string& name) {
   if (auto s = require_operator("creating a tenant"); !s) return s.error();
   if (!is_valid_tenant_name(name))

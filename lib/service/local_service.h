@@ -25,6 +25,10 @@ class LocalService final : public Service {
   Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) override;
   Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) override;
 
+  Result<std::vector<UsageInfo>> list_usage(const std::string& tenant, const std::string& key_id,
+                                           UnixSeconds since, std::size_t limit) override;
+  Result<UsageInfo> generation(const std::string& tenant, const std::string& id) override;
+
   Result<IssuedTenant> create_tenant(const std::string& name) override;
   Result<std::vector<TenantInfo>> list_tenants() override;
   Result<TenantInfo> delete_tenant(const std::string& name) override;

@@ -80,6 +80,23 @@ struct UpstreamInfo {
   UnixSeconds created_at = 0;
 };
 
+// One request's metadata, as `x420 usage` and GET /v1/generation show it.
+struct UsageInfo {
+  std::string id;
+  std::string tenant;
+  std::string key_id;
+  std::string upstream;
+  std::string model;
+  UnixSeconds created_at = 0;
+  std::int64_t input_tokens = 0, output_tokens = 0, cached_tokens = 0, reasoning_tokens = 0;
+  std::int64_t cost_usd_micros = 0;
+  std::int64_t latency_ms = 0;
+  std::optional<std::int64_t> ttfb_ms;
+  int status = 0;
+  std::string error_type;
+  std::int64_t redactions = 0;
+};
+
 // Who is calling: the operator (every tenant) or a tenant's admin (that tenant only).
 struct Actor {
   enum class Role { operator_role, tenant_admin } role = Role::operator_role;
@@ -107,6 +124,10 @@ class Service {
   virtual Result<UpstreamInfo> add_upstream(const std::string& tenant, UpstreamSpec spec) = 0;
   virtual Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) = 0;
   virtual Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) = 0;
+
+  virtual Result<std::vector<UsageInfo>> list_usage(const std::string& tenant, const std::string& key_id,
+                                                   UnixSeconds since, std::size_t limit) = 0;
+  virtual Result<UsageInfo> generation(const std::string& tenant, const std::string& id) = 0;
 
   virtual Result<IssuedTenant> create_tenant(const std::string& name) = 0;
   virtual Result<std::vector<TenantInfo>> list_tenants() = 0;

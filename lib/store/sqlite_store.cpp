@@ -312,13 +312,33 @@ class SqliteStore final : public Store {
   }
 
   std::optional<UsageRow> usage_by_id(std::string_view id) override {
-    SQLite::Statement st(db_,
-                         "SELECT id, tenant_id, key_id, upstream, model, created_at, input_tokens, "
-                         "output_tokens, cached_tokens, reasoning_tokens, cost_usd_micros, "
-                         "latency_ms, ttfb_ms, status, error_type, redactions FROM usage_events "
-                         "WHERE id = ?");
+    SQLite::Statement st(db_, std::string(kSelectUsage) + "WHERE id = ?");
     st.bind(1, std::string(id));
     if (!st.executeStep()) return std::nullopt;
+    return usage_from(st);
+  }
+
+  std::vector<UsageRow> list_usage(std::string_view tenant_id, std::string_view key_id,
+                                   UnixSeconds since, std::size_t limit) override {
+    SQLite::Statement st(db_, std::string(kSelectUsage) +
+                                  "WHERE tenant_id = ?1 AND created_at >= ?2 AND (?3 = '' OR key_id = ?3) "
+                                  "ORDER BY created_at DESC, rowid DESC LIMIT ?4");
+    st.bind(1, std::string(tenant_id));
+    st.bind(2, static_cast<std::int64_t>(since));
+    st.bind(3, std::string(key_id));
+    st.bind(4, static_cast<std::int64_t>(limit));
+    std::vector<UsageRow> out;
+    while (st.executeStep()) out.push_back(usage_from(st));
+    return out;
+  }
+
+ private:
+  static constexpr const char* kSelectUsage =
+      "SELECT id, tenant_id, key_id, upstream, model, created_at, input_tokens, output_tokens, "
+      "cached_tokens, reasoning_tokens, cost_usd_micros, latency_ms, ttfb_ms, status, error_type, "
+      "redactions FROM usage_events ";
+
+  static UsageRow usage_from(SQLite::Statement& st) {
     UsageRow r;
     r.id = st.getColumn(0).getString();
     r.tenant_id = st.getColumn(1).getString();
@@ -339,7 +359,6 @@ class SqliteStore final : public Store {
     return r;
   }
 
- private:
   static constexpr const char* kSelectUpstreams =
       "SELECT id, tenant_id, name, kind, base_url, sealed_secret, models, created_at FROM upstreams ";
 
