@@ -86,19 +86,22 @@ CONTENT="$PROMPT_CANARY: debug this please. aws $AWS github $GH anthropic $ANT e
 # escapes next to the placeholders.
 TOOL_CONTENT="CALLTOOL run \"aws s3 ls --key $AWS\" then C:\\tmp with $GH and $ANT"
 
-# sdk SCENARIO...: runs the scenarios of sdk_client.mjs in one node process, in a clean SDK
-# environment, and keeps each one's JSON line for `use`. Fails when node itself fails.
+# sdk SECONDS SCENARIO...: runs the scenarios of sdk_client.mjs in one node process (killed
+# after SECONDS; each SDK request times out after 10 s), in a clean SDK environment, and keeps
+# each one's JSON line for `use`. Fails when node itself fails.
 declare -A RESULT
 sdk() {
+  local seconds=$1
+  shift
   run env -u OPENAI_ORG_ID -u OPENAI_PROJECT_ID -u OPENAI_LOG -u ANTHROPIC_AUTH_TOKEN \
     -u ANTHROPIC_CUSTOM_HEADERS -u ANTHROPIC_LOG -u NODE_OPTIONS \
-    SDK_NPM_DIR="$NPM_DIR" SDK_TIMEOUT_MS=15000 PROMPT="$CONTENT" TOOL_PROMPT="$TOOL_CONTENT" \
+    SDK_NPM_DIR="$NPM_DIR" SDK_TIMEOUT_MS=10000 PROMPT="$CONTENT" TOOL_PROMPT="$TOOL_CONTENT" \
     OPENAI_BASE_URL="$URL/v1" OPENAI_API_KEY="$KEY" ANTHROPIC_BASE_URL="$URL" ANTHROPIC_API_KEY="$KEY" \
-    timeout 90 node "$CLIENT" "$@"
+    timeout "$seconds" node "$CLIENT" "$@"
   [[ $RC -eq 0 ]] || fail "sdk_client.mjs $*: exit $RC, stderr: $ERR"
   local line
   while IFS= read -r line; do
-    [[ $line =~ ^\{\"scenario\":\"([^\"]*)\" ]] && RESULT[${BASH_REMATCH[1]}]=$line
+    if [[ $line =~ ^\{\"scenario\":\"([^\"]*)\" ]]; then RESULT[${BASH_REMATCH[1]}]=$line; fi
   done <<<"$OUT"
 }
 # use SCENARIO: sets $OUT to that scenario's JSON line, and F to its leaves: F[.a.b.0] is the
@@ -128,7 +131,7 @@ expect_gt() {
 
 ERRORS_500=(openai-chat+x-mock-status=500 openai-chat-stream+x-mock-status=500
   anthropic-messages+x-mock-status=500 anthropic-messages-stream+x-mock-status=500)
-sdk versions openai-chat openai-chat-stream openai-chat-stream-plain openai-chat-tools openai-chat-stream-tools openai-embeddings \
+sdk 60 versions openai-chat openai-chat-stream openai-chat-stream-plain openai-chat-tools openai-chat-stream-tools openai-embeddings \
   openai-responses openai-responses-stream openai-responses-stream-tools openai-models anthropic-messages \
   anthropic-messages-stream anthropic-messages-stream-tools anthropic-count-tokens \
   anthropic-count-tokens+x-mock-usage=1234,0 "${ERRORS_500[@]}"
@@ -244,13 +247,13 @@ expect_exit 0 "revoke" x420 keys revoke "${KEY:5:12}"
 sleep 1.2
 REVOKED=(openai-chat openai-chat-stream anthropic-messages anthropic-messages-stream)
 RESULT=()
-sdk "${REVOKED[@]}"
+sdk 30 "${REVOKED[@]}"
 for scenario in "${REVOKED[@]}"; do
   use "$scenario"
   expect_eq "$(f .ok)/$(f .error.status)" "false/401" "$scenario: revoked key raises with status 401"
   expect_eq "$(f .error.is_authentication_error)" "true" "$scenario: revoked key is the SDK's AuthenticationError (got $(f .error.class))"
 done
-expect_eq "$(f .error.type)" "authentication_error" "anthropic: revoked key error type"
+expect_eq "$(f .error.type)" "authentication_error" "anthropic-messages-stream: revoked key error type"
 
 # --- What left the machine, and what stayed ------------------------------------------------------
 for c in "${CANARIES[@]}"; do
