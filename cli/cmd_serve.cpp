@@ -20,6 +20,8 @@ struct ServeOptions {
   std::string listen = "127.0.0.1:8420";
   std::string redact = "pseudonymize";
   bool allow_plaintext_remote = false;
+  std::string tls_cert;
+  std::string tls_key;
   std::size_t max_body_mb = 10;
   DetectionOptions detection;
 };
@@ -27,11 +29,20 @@ struct ServeOptions {
 int run_serve(Context& ctx, const ServeOptions& o) {
   auto address = proxy::parse_listen_address(o.listen);
   if (!address) return ctx.fail(address.error());
-  if (auto exposed = proxy::check_exposure(*address, false, o.allow_plaintext_remote); !exposed)
+  const bool tls = !o.tls_cert.empty() || !o.tls_key.empty();
+  if (auto exposed = proxy::check_exposure(*address, tls, o.allow_plaintext_remote); !exposed)
     return ctx.fail(exposed.error());
   proxy::ServeConfig config;
   config.listen = *address;
   config.max_body_bytes = o.max_body_mb * 1024 * 1024;
+  config.tls_cert_file = o.tls_cert;
+  config.tls_key_file = o.tls_key;
+  const DetectionOptions detection_options = o.detection;
+  config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {
+    auto rebuilt = build_detection(detection_options);
+    if (!rebuilt) return rebuilt.error();
+    return std::shared_ptr<const detect::Engine>(std::move(rebuilt->engine));
+  };
   if (o.redact == "mask") config.redaction = proxy::RedactionPolicy::mask;
   else if (o.redact == "block") config.redaction = proxy::RedactionPolicy::block;
   else if (o.redact == "off") config.redaction = proxy::RedactionPolicy::off;
@@ -41,7 +52,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("x420"));
   if (ctx.global().quiet) spdlog::set_level(spdlog::level::warn);
   auto& local = ctx.local();
-  if (auto served = proxy::serve(config, local, *detection->engine); !served) return ctx.fail(served.error());
+  std::shared_ptr<const detect::Engine> engine(std::move(detection->engine));
+  if (auto served = proxy::serve(config, local, std::move(engine)); !served) return ctx.fail(served.error());
   return 0;
 }
 
@@ -56,6 +68,8 @@ void register_serve(CLI::App& root, Invocation& inv) {
       ->capture_default_str();
   serve->add_flag("--allow-plaintext-remote", o->allow_plaintext_remote,
                   "Serve a non-loopback address without TLS (keys and prompts cross the network in clear)");
+  serve->add_option("--tls-cert", o->tls_cert, "Serve TLS with this certificate chain (PEM)")->type_name("FILE");
+  serve->add_option("--tls-key", o->tls_key, "The certificate's private key (PEM)")->type_name("FILE");
   serve->add_option("--max-body-mb", o->max_body_mb, "Largest request body accepted (413 above)")
       ->check(CLI::Range(1, 1024))
       ->capture_default_str();
@@ -64,7 +78,8 @@ void register_serve(CLI::App& root, Invocation& inv) {
       "Point a client at it:\n"
       "  OPENAI_BASE_URL=http://127.0.0.1:8420/v1 OPENAI_API_KEY=$X420_KEY your-tool\n"
       "  ANTHROPIC_BASE_URL=http://127.0.0.1:8420 ANTHROPIC_API_KEY=$X420_KEY claude\n"
-      "Models route as upstream/model, or by an upstream's --models globs.");
+      "Models route as upstream/model, or by an upstream's --models globs.\n"
+      "SIGTERM drains in-flight requests and exits 0; SIGHUP reloads the rule files.");
   inv.actions[serve] = [o](Context& ctx) { return run_serve(ctx, *o); };
 }
 

@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --max-body-mb  --key  --since  --limit  " in
+  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -55,7 +55,7 @@ _x420() {
     "upstreams remove") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --max-body-mb --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "generation") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

@@ -11,6 +11,7 @@
 #include <array>
 #include <chrono>
 #include <map>
+#include <unordered_set>
 #include <limits>
 #include <iostream>
 #include <variant>
@@ -70,7 +71,7 @@ struct Proxy {
   const ServeConfig& config;
   store::Store& store;
   const service::Keyring& keyring;
-  const detect::Engine& engine;
+  std::shared_ptr<const detect::Engine> engine;  // swapped by SIGHUP between requests' steps
   SystemClock clock;
   service::LocalService service;
   KeyCache keys;
@@ -80,6 +81,9 @@ struct Proxy {
   std::unordered_map<std::string, detect::PlaceholderMap> placeholders;
   std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;
   std::size_t in_flight = 0;
+  bool draining = false;
+  std::unique_ptr<ssl::context> tls;                 // the listening side's, when configured
+  std::unordered_set<tcp::socket*> connections;      // to close idle ones when draining
 
   // Prometheus counters: names of routes, statuses and rules only, never content or keys.
   struct Metrics {
@@ -92,14 +96,14 @@ struct Proxy {
     double latency_sum = 0;
   } metrics;
 
-  Proxy(const ServeConfig& c, service::OpenStore& open, const detect::Engine& e)
+  Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e)
       : config(c),
         store(*open.store),
         keyring(*open.keyring),
-        engine(e),
+        engine(std::move(e)),
         service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
         keys(service),
-        scratch(e.make_scratch()) {
+        scratch(engine->make_scratch()) {
     upstream_tls.set_default_verify_paths();
     upstream_tls.set_verify_mode(ssl::verify_peer);
     SSL_CTX_set_min_proto_version(upstream_tls.native_handle(), TLS1_2_VERSION);
@@ -124,6 +128,7 @@ struct Outcome {
   std::size_t redactions = 0;
   TokenUsage usage;
   std::vector<std::string> redacted_rules;
+  bool usage_injected = false;  // the proxy added stream_options.include_usage
   SteadyClock::time_point started = SteadyClock::now();
   std::optional<std::int64_t> ttfb_ms;
 };
@@ -260,8 +265,8 @@ std::string redact_error_reply(Proxy& p, std::string body, std::string_view upst
   if (!upstream_key.empty())
     for (std::size_t at; (at = body.find(upstream_key)) != std::string::npos;)
       body.replace(at, upstream_key.size(), "[REDACTED:upstream_key]");
-  const auto findings = p.engine.scan(body, *p.scratch);
-  return detect::redact(body, findings, p.engine, detect::RedactMode::mask, nullptr, nullptr).text;
+  const auto findings = p.engine->scan(body, *p.scratch);
+  return detect::redact(body, findings, *p.engine, detect::RedactMode::mask, nullptr, nullptr).text;
 }
 
 struct Upstream {
@@ -332,7 +337,8 @@ awaitable<bool> relay(Proxy& p, Stream& client, UpStream& up, beast::tcp_stream&
     co_await http::async_write_header(client, sr, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return false;
     static const detect::PlaceholderMap kEmpty;
-    SseRestorer restorer(map ? *map : kEmpty);
+    SseRestorer restorer(map ? *map : kEmpty, outcome.usage_injected);
+    const bool rewrite = (map && map->size()) || outcome.usage_injected;
     UsageTap tap;
     bool client_gone = false;
     for (;;) {
@@ -340,7 +346,7 @@ awaitable<bool> relay(Proxy& p, Stream& client, UpStream& up, beast::tcp_stream&
       if (ec) break;
       tap.feed(piece);
       // Nothing to restore for a tenant without placeholders: the bytes pass through as they are.
-      std::string out = map && map->size() ? restorer.feed(piece) : std::string(piece);
+      std::string out = rewrite ? restorer.feed(piece) : std::string(piece);
       if (!out.empty()) {
         co_await asio::async_write(client, http::make_chunk(asio::buffer(out)), asio::redirect_error(use_awaitable, ec));
         if (ec) {
@@ -360,7 +366,7 @@ awaitable<bool> relay(Proxy& p, Stream& client, UpStream& up, beast::tcp_stream&
       outcome.error_type = "upstream_stream_broken";
       co_return false;
     }
-    std::string tail = map && map->size() ? restorer.finish() : std::string();
+    std::string tail = rewrite ? restorer.finish() : std::string();
     if (!tail.empty())
       co_await asio::async_write(client, http::make_chunk(asio::buffer(tail)), asio::redirect_error(use_awaitable, ec));
     co_await asio::async_write(client, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
@@ -436,7 +442,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     }
     Result<detect::BodyRedaction> redacted = make_error(ErrorKind::internal, "");
     try {
-      redacted = detect::redact_body(body, endpoint.shape, p.engine, *p.scratch,
+      redacted = detect::redact_body(body, endpoint.shape, *p.engine, *p.scratch,
                                      pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask,
                                      pseudonymizer, map);
     } catch (const std::exception&) {
@@ -488,8 +494,10 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     if (auto range = model_value_range(body, endpoint.shape))
       body.replace(range->first, range->second - range->first, json_escape(route->model));
   // OpenAI streams carry usage only when asked for it; the proxy asks, to settle the cost.
-  if (stream && endpoint.shape == detect::ApiShape::openai_chat && !doc.contains("stream_options") && body.starts_with('{'))
+  if (stream && endpoint.shape == detect::ApiShape::openai_chat && !doc.contains("stream_options") && body.starts_with('{')) {
     body.insert(1, "\"stream_options\":{\"include_usage\":true},");
+    outcome.usage_injected = true;
+  }
 
   auto url = parse_upstream_url(upstream.base_url);
   auto secret = p.keyring.open_upstream_secret(upstream);
@@ -641,17 +649,21 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
   co_return keep;
 }
 
-awaitable<void> session(Proxy& p, tcp::socket socket) {
-  beast::tcp_stream stream(std::move(socket));
+// Serves one connection's requests in turn (HTTP/1.1 keep-alive) until the client closes, goes
+// idle, or the server is draining.
+template <class Stream>
+awaitable<void> serve_requests(Proxy& p, Stream& stream, beast::tcp_stream& tcp) {
   beast::flat_buffer buffer;
-  for (;;) {
+  while (!p.draining) {
     http::request_parser<http::string_body> parser;
     parser.body_limit(p.config.max_body_bytes);
     parser.header_limit(64 * 1024);
-    stream.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
+    tcp.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
     beast::error_code ec;
     co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
-    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof) break;
+    if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
+        ec == asio::error::operation_aborted)
+      break;
     if (ec == http::error::body_limit) {
       Request req;
       req.version(11);
@@ -671,30 +683,72 @@ awaitable<void> session(Proxy& p, tcp::socket socket) {
       co_await send(stream, std::move(res));
       break;
     }
-    stream.expires_never();
+    tcp.expires_never();
     const Request req = parser.release();
     const bool keep = co_await handle(p, stream, req);
     if (!keep) break;
   }
-  beast::error_code ignored;
-  stream.socket().shutdown(tcp::socket::shutdown_send, ignored);
+}
+
+awaitable<void> session(Proxy& p, tcp::socket socket) {
+  beast::error_code ec;
+  if (p.tls) {
+    beast::ssl_stream<beast::tcp_stream> tls(std::move(socket), *p.tls);
+    auto& tcp = beast::get_lowest_layer(tls);
+    tcp::socket* raw = &tcp.socket();
+    p.connections.insert(raw);
+    tcp.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
+    co_await tls.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
+    if (!ec) {
+      co_await serve_requests(p, tls, tcp);
+      tcp.expires_after(std::chrono::seconds(5));
+      co_await tls.async_shutdown(asio::redirect_error(use_awaitable, ec));
+    }
+    p.connections.erase(raw);
+    co_return;
+  }
+  beast::tcp_stream stream(std::move(socket));
+  tcp::socket* raw = &stream.socket();
+  p.connections.insert(raw);
+  co_await serve_requests(p, stream, stream);
+  p.connections.erase(raw);
+  stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
   for (;;) {
     beast::error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
-    if (ec == asio::error::operation_aborted) co_return;
+    if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) continue;
     asio::co_spawn(acceptor.get_executor(), session(p, std::move(socket)), asio::detached);
   }
 }
 
+Result<std::unique_ptr<ssl::context>> server_tls(const ServeConfig& config) {
+  if (config.tls_cert_file.empty() && config.tls_key_file.empty()) return std::unique_ptr<ssl::context>();
+  if (config.tls_cert_file.empty() || config.tls_key_file.empty())
+    return make_error(ErrorKind::usage, "--tls-cert and --tls-key go together");
+  auto ctx = std::make_unique<ssl::context>(ssl::context::tls_server);
+  SSL_CTX_set_min_proto_version(ctx->native_handle(), TLS1_2_VERSION);  // 1.3 is negotiated when offered
+  ctx->set_options(ssl::context::default_workarounds | ssl::context::no_compression);
+  beast::error_code ec;
+  ctx->use_certificate_chain_file(config.tls_cert_file, ec);
+  if (ec) return make_error(ErrorKind::usage, "--tls-cert " + config.tls_cert_file + ": " + ec.message());
+  ctx->use_private_key_file(config.tls_key_file, ssl::context::pem, ec);
+  if (ec) return make_error(ErrorKind::usage, "--tls-key " + config.tls_key_file + ": " + ec.message());
+  return ctx;
+}
+
 }  // namespace
 
-Status serve(const ServeConfig& config, service::OpenStore& open, const detect::Engine& engine) {
+Status serve(const ServeConfig& config, service::OpenStore& open,
+             std::shared_ptr<const detect::Engine> engine) {
   asio::io_context io{1};
-  Proxy proxy(config, open, engine);
+  Proxy proxy(config, open, std::move(engine));
+  auto tls = server_tls(config);
+  if (!tls) return tls.error();
+  proxy.tls = std::move(tls.value());
   tcp::acceptor acceptor(io);
   beast::error_code ec;
   const auto address = asio::ip::make_address(config.listen.host == "localhost" ? "127.0.0.1" : config.listen.host, ec);
@@ -708,18 +762,58 @@ Status serve(const ServeConfig& config, service::OpenStore& open, const detect::
     return make_error(ErrorKind::usage, "cannot listen on " + config.listen.host + ":" +
                                             std::to_string(config.listen.port) + ": " + ec.message());
   const auto bound = acceptor.local_endpoint();
-  asio::signal_set signals(io, SIGINT, SIGTERM);
-  signals.async_wait([&](const beast::error_code&, int) {
+
+  // SIGTERM/SIGINT: stop accepting, close idle connections, let in-flight requests finish (their
+  // usage rows are written as they end), then stop; after drain_timeout_s, stop anyway.
+  asio::signal_set stop_signals(io, SIGINT, SIGTERM);
+  asio::steady_timer drain_timer(io);
+  const auto drain_deadline = std::make_shared<SteadyClock::time_point>();
+  std::function<void()> poll_drain = [&] {
+    if (proxy.in_flight == 0 || SteadyClock::now() >= *drain_deadline) {
+      io.stop();
+      return;
+    }
+    drain_timer.expires_after(std::chrono::milliseconds(50));
+    drain_timer.async_wait([&](const beast::error_code&) { poll_drain(); });
+  };
+  stop_signals.async_wait([&](const beast::error_code& error, int) {
+    if (error) return;
     spdlog::info("stopping: no new connections; finishing {} in-flight request(s)", proxy.in_flight);
+    proxy.draining = true;
     acceptor.close();
-    // In-flight coroutines finish their requests; idle keep-alive connections time out.
-    io.stop();
+    for (auto* socket : proxy.connections) {
+      beast::error_code ignored;
+      socket->cancel(ignored);  // idle reads end; a request being relayed is not reading
+    }
+    *drain_deadline = SteadyClock::now() + std::chrono::seconds(config.drain_timeout_s);
+    poll_drain();
   });
+
+  // SIGHUP: rebuild the engine from the rule files; on error keep the running one.
+  asio::signal_set reload_signals(io, SIGHUP);
+  std::function<void()> wait_reload = [&] {
+    reload_signals.async_wait([&](const beast::error_code& error, int) {
+      if (error) return;
+      if (config.reload_engine) {
+        auto fresh = config.reload_engine();
+        if (!fresh) {
+          spdlog::error("reload failed, keeping the current rules: {}", fresh.error().message);
+        } else {
+          proxy.engine = std::move(fresh.value());
+          proxy.scratch = proxy.engine->make_scratch();
+          spdlog::info("reloaded: {} rules", proxy.engine->rule_count());
+        }
+      }
+      wait_reload();
+    });
+  };
+  wait_reload();
+
   asio::co_spawn(io, accept_loop(proxy, acceptor), asio::detached);
   if (config.announce) {
     std::cout << "listening " << bound.address().to_string() << ":" << bound.port() << std::endl;
   }
-  spdlog::info("x420 serving on {}:{}", bound.address().to_string(), bound.port());
+  spdlog::info("x420 serving on {}:{}{}", bound.address().to_string(), bound.port(), proxy.tls ? " (TLS)" : "");
   io.run();
   return ok_status();
 }

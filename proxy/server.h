@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <functional>
 #include <memory>
 #include <string>
 
@@ -25,9 +26,18 @@ struct ServeConfig {
   int client_idle_timeout_s = 60;
   // Printed on stdout once listening ("listening 127.0.0.1:8420"), for scripts and tests.
   bool announce = true;
+  // TLS on the listening side when both are set (PEM files): 1.3 preferred, 1.2 minimum.
+  std::string tls_cert_file;
+  std::string tls_key_file;
+  // How long SIGTERM waits for in-flight requests before cutting them off.
+  int drain_timeout_s = 30;
+  // SIGHUP rebuilds the engine with this (rules and allowlist files read again).
+  std::function<Result<std::shared_ptr<const detect::Engine>>()> reload_engine;
 };
 
-// Runs until SIGTERM or SIGINT; returns when in-flight requests have finished.
-Status serve(const ServeConfig& config, service::OpenStore& store, const detect::Engine& engine);
+// Runs until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish (their
+// usage settled) and returns.
+Status serve(const ServeConfig& config, service::OpenStore& store,
+             std::shared_ptr<const detect::Engine> engine);
 
 }  // namespace x420::proxy

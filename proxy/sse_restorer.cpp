@@ -165,6 +165,9 @@ std::string SseRestorer::process_event(std::string_view event) {
   json doc = json::parse(data, nullptr, false);
   if (!doc.is_object())
     return prefix + event_text(name, detect::restore(data, map_, detect::Restorer::Escape::json_string));
+  if (drop_usage_chunks_ && doc.contains("choices") && doc["choices"].is_array() && doc["choices"].empty() &&
+      doc.contains("usage") && !doc["usage"].is_null())
+    return prefix;
   std::vector<Delta> deltas;
   std::vector<std::string> closes;
   classify(doc, deltas, closes);

@@ -17,7 +17,11 @@ namespace x420::proxy {
 
 class SseRestorer {
  public:
-  explicit SseRestorer(const detect::PlaceholderMap& map) : map_(map) {}
+  // `drop_usage_chunks`: the proxy asked an OpenAI upstream for usage the client did not ask
+  // for; the usage-only chunk ("choices": []) is then kept from the client, whose code may read
+  // choices[0] of every chunk.
+  explicit SseRestorer(const detect::PlaceholderMap& map, bool drop_usage_chunks = false)
+      : map_(map), drop_usage_chunks_(drop_usage_chunks) {}
 
   std::string feed(std::string_view bytes);  // complete events, restored; partial ones wait
   std::string finish();                      // what is left (an unterminated last event)
@@ -34,6 +38,7 @@ class SseRestorer {
   std::string flush_all();
 
   const detect::PlaceholderMap& map_;
+  bool drop_usage_chunks_;
   std::string pending_;
   std::map<std::string, Channel> channels_;
   std::size_t restored_ = 0;
