@@ -35,6 +35,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   proxy::ServeConfig config;
   config.listen = *address;
   config.max_body_bytes = o.max_body_mb * 1024 * 1024;
+  config.db_path = ctx.db_path();
   config.tls_cert_file = o.tls_cert;
   config.tls_key_file = o.tls_key;
   const DetectionOptions detection_options = o.detection;

@@ -26,6 +26,7 @@
 #include "proxy/sse_restorer.h"
 #include "proxy/upstream_url.h"
 #include "proxy/usage_tap.h"
+#include "proxy/usage_writer.h"
 #include "service/local_service.h"
 #include "service/redaction_keys.h"
 #include "service/usage_view.h"
@@ -84,6 +85,7 @@ struct Proxy {
   bool draining = false;
   std::unique_ptr<ssl::context> tls;                 // the listening side's, when configured
   std::unordered_set<tcp::socket*> connections;      // to close idle ones when draining
+  std::unique_ptr<UsageWriter> usage;                // usage rows, written off this thread
 
   // Prometheus counters: names of routes, statuses and rules only, never content or keys.
   struct Metrics {
@@ -243,11 +245,7 @@ void write_usage_and_log(Proxy& p, const Request& req, const Outcome& o) {
       row.latency_ms = 0;
       row.ttfb_ms.reset();
     }
-    try {
-      p.store.write_transaction([&] { p.store.insert_usage(row); });
-    } catch (const std::exception& e) {
-      spdlog::error("usage row not written: {}", e.what());
-    }
+    p.usage->submit(std::move(row));
     if (o.key->no_log) return;  // no access-log line for no-log keys
   }
   // Metadata only: never a body, a header value or a key; the path without its query.
@@ -746,6 +744,7 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
              std::shared_ptr<const detect::Engine> engine) {
   asio::io_context io{1};
   Proxy proxy(config, open, std::move(engine));
+  proxy.usage = std::make_unique<UsageWriter>(store::open_sqlite_store(config.db_path, {}));
   auto tls = server_tls(config);
   if (!tls) return tls.error();
   proxy.tls = std::move(tls.value());

@@ -31,6 +31,8 @@ struct ServeConfig {
   std::string tls_key_file;
   // How long SIGTERM waits for in-flight requests before cutting them off.
   int drain_timeout_s = 30;
+  // The store file, for the usage writer's own connection.
+  std::string db_path;
   // SIGHUP rebuilds the engine with this (rules and allowlist files read again).
   std::function<Result<std::shared_ptr<const detect::Engine>>()> reload_engine;
 };

@@ -136,11 +136,11 @@ std::size_t InMemoryRateLimiter::tracked_keys() const {
 void InMemoryRateLimiter::sweep(Millis now_ms) {
   if (now_ms - last_sweep_ < kWindowMs) return;
   last_sweep_ = now_ms;
-  std::erase_if(entries_, [&](auto& kv) {
-    Entry& e = kv.second;
-    if (now_ms - e.last_used > kForgetAfterMs) return true;
-    return e.unsettled == 0 && full(e.requests, now_ms) && full(e.tokens, now_ms);
-  });
+  for (auto it = entries_.begin(); it != entries_.end();) {
+    Entry& e = it->second;
+    const bool idle = e.unsettled == 0 && full(e.requests, now_ms) && full(e.tokens, now_ms);
+    it = idle || now_ms - e.last_used > kForgetAfterMs ? entries_.erase(it) : std::next(it);
+  }
 }
 
 // ---- InMemorySpendLedger ------------------------------------------------------------------------
