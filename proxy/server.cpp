@@ -20,6 +20,8 @@
 #include "crypto/random.h"
 #include "detect/json_body.h"
 #include "detect/redactor.h"
+#include "metering/limits.h"
+#include "metering/prices.h"
 #include "proxy/endpoints.h"
 #include "proxy/key_cache.h"
 #include "proxy/routing.h"
@@ -86,6 +88,11 @@ struct Proxy {
   std::unique_ptr<ssl::context> tls;                 // the listening side's, when configured
   std::unordered_set<tcp::socket*> connections;      // to close idle ones when draining
   std::unique_ptr<UsageWriter> usage;                // usage rows, written off this thread
+  // Metering: in memory in one process (a Redis-backed twin comes with several replicas).
+  metering::SteadyMilliClock milli_clock;
+  metering::PriceTable prices = metering::PriceTable::with_builtin_prices();
+  metering::InMemoryRateLimiter limiter;
+  metering::InMemorySpendLedger ledger{milli_clock};
 
   // Prometheus counters: names of routes, statuses and rules only, never content or keys.
   struct Metrics {
@@ -129,6 +136,7 @@ struct Outcome {
   std::string error_type;
   std::size_t redactions = 0;
   TokenUsage usage;
+  std::int64_t cost_micros = 0;
   std::vector<std::string> redacted_rules;
   bool usage_injected = false;  // the proxy added stream_options.include_usage
   SteadyClock::time_point started = SteadyClock::now();
@@ -234,6 +242,7 @@ void write_usage_and_log(Proxy& p, const Request& req, const Outcome& o) {
     row.output_tokens = o.usage.output;
     row.cached_tokens = o.usage.cached;
     row.reasoning_tokens = o.usage.reasoning;
+    row.cost_usd_micros = o.cost_micros;
     row.latency_ms = latency;
     row.ttfb_ms = o.ttfb_ms;
     row.status = o.status;
@@ -497,6 +506,41 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     outcome.usage_injected = true;
   }
 
+  // limit: rpm/tpm, then freeze the worst-case cost against the key's cap (DESIGN.md, Metering)
+  std::optional<std::int64_t> max_output;
+  for (const char* field : {"max_tokens", "max_completion_tokens", "max_output_tokens"})
+    if (doc.is_object() && doc.contains(field) && doc[field].is_number_integer())
+      max_output = std::max(max_output.value_or(0), doc[field].get<std::int64_t>());
+  const auto estimate = metering::estimate_request(
+      body.size(), max_output,
+      endpoint.shape == detect::ApiShape::openai_embeddings ? 0 : metering::kDefaultMaxOutputTokens);
+  const auto decision = p.limiter.check_and_reserve(verified.id, verified.rpm, verified.tpm, estimate.total(),
+                                                    p.milli_clock.now_ms());
+  if (!decision.allowed) {
+    const std::string message = decision.limited_by == metering::Decision::Limit::requests
+                                    ? "rate limit: too many requests per minute for this key"
+                                    : "rate limit: too many tokens per minute for this key";
+    outcome.status = 429;
+    outcome.error_type = std::string(error_type(shape, 429));
+    auto res = json_response(req, http::status::too_many_requests, error_body(shape, 429, message));
+    res.set(http::field::retry_after, std::to_string(decision.retry_after_seconds));
+    co_await send(client, std::move(res));
+    co_return req.keep_alive();
+  }
+  const auto price = p.prices.lookup(route->model).price;
+  metering::Freeze freeze;
+  if (verified.cap_usd_micros) {
+    const std::int64_t worst = metering::cost_micros(price, metering::worst_case_tokens(estimate));
+    const auto id = p.ledger.freeze(verified.id, verified.cap_usd_micros, p.store.spent_micros(verified.id), worst);
+    if (!id) {
+      p.limiter.settle(verified.id, estimate.total(), 0, p.milli_clock.now_ms());
+      co_await send_error(client, req, shape, 402,
+                          "this key's spend cap cannot cover the request's maximum cost", outcome);
+      co_return req.keep_alive();
+    }
+    freeze = metering::Freeze(p.ledger, *id);
+  }
+
   auto url = parse_upstream_url(upstream.base_url);
   auto secret = p.keyring.open_upstream_secret(upstream);
   if (!url || !secret) {
@@ -553,6 +597,14 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     }
     keep = co_await relay(p, client, up, up, req, up_req, endpoint, map, secret->view(), outcome);
   }
+  // settle: the actual cost from the upstream's usage, for the ledger, the limiter and the row
+  const auto& u = outcome.usage;
+  const auto billed = upstream.kind == "anthropic"
+                          ? metering::anthropic_tokens(u.input, u.cached, 0, 0, u.output)
+                          : metering::openai_tokens(u.input, u.cached, u.output);
+  outcome.cost_micros = metering::cost_micros(price, billed);
+  if (freeze.active()) freeze.settle(outcome.cost_micros);
+  p.limiter.settle(verified.id, estimate.total(), u.input + u.output, p.milli_clock.now_ms());
   co_return keep;
 }
 

@@ -318,6 +318,13 @@ class SqliteStore final : public Store {
     return usage_from(st);
   }
 
+  std::int64_t spent_micros(std::string_view key_id) override {
+    SQLite::Statement st(db_, "SELECT coalesce(sum(cost_usd_micros), 0) FROM usage_events WHERE key_id = ?");
+    st.bind(1, std::string(key_id));
+    st.executeStep();
+    return st.getColumn(0).getInt64();
+  }
+
   std::vector<UsageRow> list_usage(std::string_view tenant_id, std::string_view key_id,
                                    UnixSeconds since, std::size_t limit) override {
     SQLite::Statement st(db_, std::string(kSelectUsage) +

@@ -51,6 +51,8 @@ class Store {
 
   virtual void insert_usage(const UsageRow& row) = 0;
   virtual std::optional<UsageRow> usage_by_id(std::string_view id) = 0;
+  // What a key has spent, over all its usage rows.
+  virtual std::int64_t spent_micros(std::string_view key_id) = 0;
   // Newest first; `key_id` empty for every key; at most `limit` rows.
   virtual std::vector<UsageRow> list_usage(std::string_view tenant_id, std::string_view key_id,
                                            UnixSeconds since, std::size_t limit) = 0;

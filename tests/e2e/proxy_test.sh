@@ -85,6 +85,26 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $K
 OUT=$(post -H "Authorization: Bearer $KEY" -H 'x-mock-status: 500' "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
 expect_not_contains "$OUT" "$UPSTREAM_SECRET" "upstream error bodies never carry the upstream key"
 for c in "${CANARIES[@]}"; do expect_not_contains "$OUT" "$c" "upstream error body redacted"; done
+
+# Limits: rpm gives 429 with Retry-After; a spend cap that cannot cover the worst case gives 402.
+expect_exit 0 "rate-limited key" x420 keys create --name slow --rpm 2 -q
+SLOW=$OUT
+for i in 1 2; do
+  expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SLOW" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")" "200" "request $i within rpm"
+done
+CODE=$(curl -s -D "$WORK/h429" -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $SLOW" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
+expect_eq "$CODE" "429" "third request over rpm"
+grep -qi '^retry-after: [0-9]' "$WORK/h429" && pass || fail "429 carries Retry-After"
+expect_exit 0 "capped key" x420 keys create --name poor --cap-usd 0.0001 -q
+POOR=$OUT
+OUT=$(post -H "Authorization: Bearer $POOR" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
+expect_eq "$(jq -r .error.type <<<"$OUT")" "insufficient_quota" "402 when the cap cannot cover the request"
+expect_exit 0 "a key with room" x420 keys create --name rich --cap-usd 5 -q
+RICH=$OUT
+expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $RICH" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")" "200" "a cap with room forwards"
+sleep 0.3
+COST=$(sqlite3 "$DB" "SELECT cost_usd_micros FROM usage_events WHERE key_id = '${RICH:5:12}' AND status = 200")
+[[ ${COST:-0} -gt 0 ]] && pass || fail "the request's cost is settled in its usage row ($COST)"
 UPSTREAM_REQUESTS=$(wc -l <"$WORK/upstream.jsonl")
 
 # A revoke from another process is refused within a second.

@@ -55,6 +55,7 @@ class CountingStore final : public store::Store {
   }
   void insert_usage(const store::UsageRow& r) override { inner_.insert_usage(r); }
   std::optional<store::UsageRow> usage_by_id(std::string_view i) override { return inner_.usage_by_id(i); }
+  std::int64_t spent_micros(std::string_view k) override { return inner_.spent_micros(k); }
   std::vector<store::UsageRow> list_usage(std::string_view t, std::string_view k, UnixSeconds s,
                                           std::size_t l) override {
     return inner_.list_usage(t, k, s, l);
