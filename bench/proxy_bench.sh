@@ -426,7 +426,7 @@ echo "  nginx worker: idle $(mib "$nginx_idle_kb"), with $nginx_held client conn
 
 if [[ -n $perf_out && -s $perf_out ]]; then
   echo
-  echo "perf (x420 during one chat saturation run; self time, top symbols; $perf_out):"
+  echo "perf (x420 during one more chat saturation run, $(rps_of <(grep '^wrk_result ' "$tmp/perf.wrk")) req/s under perf; self time, top symbols; $perf_out):"
   perf report -i "$perf_out" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.7 2>/dev/null |
     grep -v '^#' | grep -v '^$' | head -30
 fi
