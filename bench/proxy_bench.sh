@@ -303,7 +303,7 @@ if [[ -n $perf_out ]]; then
     wrk -t1 -c32 -d"${sat_secs}s" --timeout 10s -s "$lua" "${url[x420.json]}" >"$tmp/perf.wrk" 2>&1 &
   pids+=($!)
   sleep 1
-  perf record -g -o "$perf_out" -p "$x420_pid" -- sleep $((sat_secs - 2)) >/dev/null 2>"$tmp/perf.err" ||
+  perf record -F 999 --call-graph dwarf,16384 -o "$perf_out" -p "$x420_pid" -- sleep $((sat_secs - 2)) >/dev/null 2>"$tmp/perf.err" ||
     echo "proxy_bench: perf record failed: $(cat "$tmp/perf.err")" >&2
   wait "${pids[-1]}" 2>/dev/null || true
   unset 'pids[-1]'

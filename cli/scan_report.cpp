@@ -14,17 +14,7 @@ using nlohmann::ordered_json;
 using detect::Confidence;
 using detect::Severity;
 
-// Local names rather than detect::severity_name: the report writers need SARIF's mappings next
-// to them anyway, and stay free of the rule-file parser.
-std::string_view severity_word(Severity s) {
-  switch (s) {
-    case Severity::low: return "low";
-    case Severity::medium: return "medium";
-    case Severity::high: return "high";
-    case Severity::critical: return "critical";
-  }
-  return "high";
-}
+std::string_view severity_word(Severity s) { return detect::severity_name(s); }
 
 std::string_view confidence_word(Confidence c) {
   switch (c) {

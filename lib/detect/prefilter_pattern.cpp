@@ -71,8 +71,10 @@ std::string relax_for_prefilter(std::string_view regex, unsigned threshold, unsi
     if (c == '{') {
       if (auto q = parse_quantifier(regex, i)) {
         const bool large = !q->max || *q->max >= threshold;
-        if (large && q->min > 0) {
-          out += "{" + std::to_string(std::min(q->min, floor)) + ",}";
+        if (large) {
+          // {0,N} becomes *: besides being cheaper, vectorscan 5.4.9 misses some matches of
+          // patterns with two large {0,N} repeats once they start past byte 64 of the input.
+          out += q->min == 0 ? std::string("*") : "{" + std::to_string(std::min(q->min, floor)) + ",}";
           i += q->length - 1;
           // A lazy or possessive marker after the quantifier keeps its meaning on the new one.
           continue;

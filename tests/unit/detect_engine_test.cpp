@@ -234,6 +234,17 @@ TEST_CASE("prefilter patterns relax large counted repeats and nothing else") {
   CHECK(relax_for_prefilter(R"(\{40\}[{]{40})") == R"(\{40\}[{]{16,})");
   CHECK(relax_for_prefilter("[a{40}]") == "[a{40}]");
   CHECK(relax_for_prefilter("a{,5}{x}") == "a{,5}{x}");
+  CHECK(relax_for_prefilter("[a-z]{0,40}mail[a-z]{0,30}") == "[a-z]*mail[a-z]*");
+  CHECK(relax_for_prefilter("x{0,5}") == "x{0,5}");
+}
+
+TEST_CASE("a match far into the input behind two large {0,N} repeats is found") {
+  // vectorscan 5.4.9 misses this one when compiled as written; the relaxed prefilter finds it.
+  EngineConfig c;
+  c.rules = {rule("php.mailer", R"(\$[a-z]{0,40}mail[a-z]{0,30}->Password)")};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  CHECK(e->scan(std::string(64, 'x') + "\n$mail->Password", *s).size() == 1);
 }
 
 TEST_CASE("rule files report the line of a syntax error and unknown fields") {
