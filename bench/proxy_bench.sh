@@ -12,7 +12,9 @@
 #        X420_BENCH_RATE=1000     the fixed rate, requests/s (approximate, see bench/README.md)
 #        X420_BENCH_STREAMS=1000  concurrent streams held open for the memory figure
 #        X420_BENCH_TTFB_N=200    streamed requests per path for time-to-first-byte (curl)
-#        X420_BENCH_PERF=FILE     also profile x420 (perf record -g) in one more saturation run
+#        X420_BENCH_PERF=FILE     also profile x420 (perf record, DWARF call graphs) in one more
+#                                 saturation run, of the chat body or, with
+#        X420_BENCH_PERF_KIND=sse of the streamed one
 # Loopback only; every process it starts is stopped on exit, and its temporary folder removed.
 set -euo pipefail
 
@@ -28,6 +30,7 @@ rate=${X420_BENCH_RATE:-1000}
 streams=${X420_BENCH_STREAMS:-1000}
 ttfb_n=${X420_BENCH_TTFB_N:-200}
 perf_out=${X420_BENCH_PERF:-}
+perf_kind=${X420_BENCH_PERF_KIND:-json}
 
 die() { echo "proxy_bench.sh: $*" >&2; exit 2; }
 
@@ -42,6 +45,7 @@ for n in "$runs" "$lat_secs" "$sat_secs" "$rate" "$streams" "$ttfb_n"; do
 done
 ((sat_secs >= 4)) || die "X420_BENCH_SAT_SECONDS must be at least 4"
 ((ttfb_n >= 10)) || die "X420_BENCH_TTFB_N must be at least 10"
+[[ $perf_kind == json || $perf_kind == sse ]] || die "X420_BENCH_PERF_KIND is json or sse"
 x420=$(cd "$(dirname "$x420")" && pwd)/$(basename "$x420")
 
 # Each held stream is two sockets in x420 (client, upstream) and in nginx; wrk holds one each.
@@ -96,6 +100,9 @@ wait_port() {  # PORT PID: until PORT is listened on (20 s), or PID is gone
   return 1
 }
 
+# CPU time a process has used, in clock ticks (all its threads).
+cpu_ticks() { awk '{ print $14 + $15 }' "/proc/$1/stat"; }
+
 rss_kb() { awk -v f="$2" '$1 == f ":" { print $2 }' "/proc/$1/status"; }
 
 # --- The request bodies: a 2 KB chat body with an AWS key id and a GitHub token in it, fresh
@@ -131,16 +138,17 @@ wait_line "$tmp/mock.out" '^listening ' "$!" || die "the mock upstream did not s
 mock=$(awk '/^listening /{ print $2 }' "$tmp/mock.out")
 
 fast=$(free_port)
-"$x420" init -q >/dev/null
+"$x420" init -q >/dev/null 2>"$tmp/setup.err" || die "x420 init failed: $(cat "$tmp/setup.err")"
 upstream_secret="sk-bench-$(rand 32)"
 add_upstream() {  # NAME BASE_URL MODEL
   BENCH_UPSTREAM_KEY=$upstream_secret "$x420" upstreams add "$1" --kind openai --base-url "$2" \
-    --api-key-env BENCH_UPSTREAM_KEY --models "$3" >/dev/null
+    --api-key-env BENCH_UPSTREAM_KEY --models "$3" >/dev/null 2>"$tmp/setup.err" ||
+    die "x420 upstreams add $1 failed: $(cat "$tmp/setup.err")"
 }
 add_upstream fastjson "http://127.0.0.1:$fast/j/v1" bench-json
 add_upstream fastsse "http://127.0.0.1:$fast/s/v1" bench-sse
 add_upstream mock "http://127.0.0.1:$mock/v1" bench-hold
-key=$("$x420" keys create --name bench -q)
+key=$("$x420" keys create --name bench -q 2>"$tmp/setup.err") || die "x420 keys create failed: $(cat "$tmp/setup.err")"
 
 "$x420" serve --listen 127.0.0.1:0 --redact pseudonymize >"$tmp/x420.out" 2>"$tmp/x420.log" &
 x420_pid=$!
@@ -211,6 +219,7 @@ nginx_conf "$tmp/fast" "server {
     location = /s/v1/chat/completions { alias $tmp/fast/chat.sse; default_type text/event-stream; error_page 405 =200 \$uri; }
   }"
 start_nginx "$tmp/fast" "$fast"
+fast_worker=$(pgrep -P "${pids[-1]}" | head -1)
 nginx_port=$(free_port)
 nginx_conf "$tmp/nginx" "server {
     listen 127.0.0.1:$nginx_port backlog=4096;
@@ -266,6 +275,10 @@ for p in "${paths[@]}"; do
 done
 rss_idle_kb=$(rss_kb "$x420_pid" VmRSS)
 
+# Whose CPU time a saturation run is charged to: the upstream's worker for direct, the proxy's.
+declare -A cpu_pid=([direct]=$fast_worker [nginx]=$nginx_worker [x420]=$x420_pid)
+clk_tck=$(getconf CLK_TCK)
+
 est=$((runs * 3 * 2 * (lat_secs + sat_secs) + 60))
 echo "proxy_bench: measuring, about $((est / 60)) min $((est % 60)) s" >&2
 for ((run = 1; run <= runs; run++)); do
@@ -276,7 +289,9 @@ for ((run = 1; run <= runs; run++)); do
   done
   for kind in json sse; do
     for p in "${paths[@]}"; do
+      t0=$(cpu_ticks "${cpu_pid[$p]}")
       run_wrk "$tmp/sat.$kind.$p" "${url[$p.$kind]}" "${body_of[$kind]}" 32 "$sat_secs"
+      echo "$(($(cpu_ticks "${cpu_pid[$p]}") - t0))" >>"$tmp/satcpu.$kind.$p"
     done
   done
 done
@@ -297,14 +312,16 @@ for ((done_n = 0; done_n < ttfb_n; done_n += block - 1)); do
   done
 done
 
+# The profile comes after the timed runs, so perf's cost is in none of the figures. DWARF call
+# graphs, because a Release build keeps no frame pointers for -g to follow.
 if [[ -n $perf_out ]]; then
-  echo "proxy_bench: profiling x420 in one more saturation run (chat, c32, $sat_secs s)" >&2
-  BENCH_BODY=$tmp/chat.json BENCH_KEY=$key timeout $((sat_secs + 60)) \
-    wrk -t1 -c32 -d"${sat_secs}s" --timeout 10s -s "$lua" "${url[x420.json]}" >"$tmp/perf.wrk" 2>&1 &
+  echo "proxy_bench: profiling x420 in one more saturation run ($perf_kind, c32, $sat_secs s)" >&2
+  BENCH_BODY=${body_of[$perf_kind]} BENCH_KEY=$key timeout $((sat_secs + 60)) \
+    wrk -t1 -c32 -d"${sat_secs}s" --timeout 10s -s "$lua" "${url[x420.$perf_kind]}" >"$tmp/perf.wrk" 2>&1 &
   pids+=($!)
   sleep 1
-  perf record -F 999 --call-graph dwarf,16384 -o "$perf_out" -p "$x420_pid" -- sleep $((sat_secs - 2)) >/dev/null 2>"$tmp/perf.err" ||
-    echo "proxy_bench: perf record failed: $(cat "$tmp/perf.err")" >&2
+  perf record -F 999 --call-graph dwarf,16384 -o "$perf_out" -p "$x420_pid" -- sleep $((sat_secs - 2)) \
+    >/dev/null 2>"$tmp/perf.err" || echo "proxy_bench: perf record failed: $(cat "$tmp/perf.err")" >&2
   wait "${pids[-1]}" 2>/dev/null || true
   unset 'pids[-1]'
 fi
@@ -355,6 +372,7 @@ nginx_rss_streams_kb=$(rss_kb "$nginx_worker" VmRSS)
 stop_holding
 
 # --- Figures. A wrk result line's field; medians over the runs.
+set +o pipefail  # from here on output only: `… | head` may cut a producer short
 field() { sed -n "s/.* $2=\([0-9.]*\).*/\1/p" "$1"; }
 median() { sort -n | awk '{ v[NR] = $1 } END { if (NR == 0) { print "-"; exit } m = NR % 2 ? v[(NR + 1) / 2] : (v[NR / 2] + v[NR / 2 + 1]) / 2; printf "%.0f\n", m }'; }
 rps_of() { awk '{ for (i = 1; i <= NF; i++) { split($i, kv, "="); f[kv[1]] = kv[2] } printf "%.0f\n", f["requests"] / (f["duration_us"] / 1e6) }' "$1"; }
@@ -373,6 +391,10 @@ for kind in json sse; do
     fig[sat.$kind.$p.rps]=$(rps_of "$tmp/sat.$kind.$p" | median)
     fig[sat.$kind.$p.p50]=$(field "$tmp/sat.$kind.$p" p50_us | median)
     fig[sat.$kind.$p.err]=$(errors_of "$tmp/sat.$kind.$p")
+    # CPU µs per request: each run's ticks over its requests, the median of the runs.
+    fig[sat.$kind.$p.cpu]=$(paste -d' ' "$tmp/satcpu.$kind.$p" <(awk '{ for (i = 1; i <= NF; i++) if ($i ~ /^requests=/) print substr($i, 10) }' "$tmp/sat.$kind.$p") |
+      awk -v hz="$clk_tck" '{ printf "%.0f\n", $1 * 1e6 / hz / $2 }' | median)
+    fig[sat.$kind.$p.cores]=$(awk -v hz="$clk_tck" -v s="$sat_secs" '{ printf "%.0f\n", 100 * $1 / hz / s }' "$tmp/satcpu.$kind.$p" | median)
   done
 done
 for p in "${paths[@]}"; do
@@ -408,6 +430,12 @@ row "chat, saturation: p50 µs" sat.json p50
 row "stream, saturation: req/s" sat.sse rps
 row "stream, saturation: p50 µs" sat.sse p50
 echo
+echo "CPU in the saturation runs, of the upstream's nginx worker (direct) and of the proxy (nginx's worker; x420, all threads):"
+printf '%-34s %10s %10s %10s\n' "chat: CPU µs per request" "${fig[sat.json.direct.cpu]}" "${fig[sat.json.nginx.cpu]}" "${fig[sat.json.x420.cpu]}"
+printf '%-34s %10s %10s %10s\n' "chat: % of one core" "${fig[sat.json.direct.cores]}" "${fig[sat.json.nginx.cores]}" "${fig[sat.json.x420.cores]}"
+printf '%-34s %10s %10s %10s\n' "stream: CPU µs per request" "${fig[sat.sse.direct.cpu]}" "${fig[sat.sse.nginx.cpu]}" "${fig[sat.sse.x420.cpu]}"
+printf '%-34s %10s %10s %10s\n' "stream: % of one core" "${fig[sat.sse.direct.cores]}" "${fig[sat.sse.nginx.cores]}" "${fig[sat.sse.x420.cores]}"
+echo
 ratio_json=$(awk -v a="${fig[sat.json.x420.rps]}" -v b="${fig[sat.json.nginx.rps]}" 'BEGIN { printf "%.2f", a / b }')
 ratio_sse=$(awk -v a="${fig[sat.sse.x420.rps]}" -v b="${fig[sat.sse.nginx.rps]}" 'BEGIN { printf "%.2f", a / b }')
 echo "saturation, x420 / nginx: chat ${ratio_json}, stream ${ratio_sse}"
@@ -425,10 +453,20 @@ echo "  nginx worker: idle $(mib "$nginx_idle_kb"), with $nginx_held client conn
 ((x420_held_ok)) || echo "  x420 never had $streams streams in flight (at most $x420_held): $(tail -3 "$tmp/hold.wrk" 2>/dev/null)"
 
 if [[ -n $perf_out && -s $perf_out ]]; then
+  report() { perf report -i "$perf_out" --stdio -g none --percent-limit 0.8 "$@" 2>/dev/null | sed '/^#/d; /^$/d; s/ *$//'; }
   echo
-  echo "perf (x420 during one more chat saturation run, $(rps_of <(grep '^wrk_result ' "$tmp/perf.wrk")) req/s under perf; self time, top symbols; $perf_out):"
-  perf report -i "$perf_out" --no-children --sort dso,symbol --stdio -g none --percent-limit 0.7 2>/dev/null |
-    grep -v '^#' | grep -v '^$' | head -30
+  echo "perf: x420 in one more $perf_kind saturation run, $(rps_of <(grep '^wrk_result ' "$tmp/perf.wrk")) req/s under perf ($perf_out)"
+  echo "samples by thread (tid $x420_pid is the I/O thread):"
+  perf script -i "$perf_out" -F tid 2>/dev/null | sort | uniq -c | sort -rn | head -5 |
+    awk '{ n[NR] = $1; t[NR] = $2; s += $1 } END { for (i = 1; i <= NR; i++) printf "  tid %s %.1f%%\n", t[i], 100 * n[i] / s }'
+  echo "self time, top symbols (% of all samples):"
+  report --no-children --sort dso,sym | head -20 | cut -c1-150
+  echo "inclusive time of x420's steps and of the calls they make (% of all samples):"
+  report --children --sort sym |
+    grep -E '\] (x420::(proxy|detect|store)|_ZN4x4205proxy12_GLOBAL__N_116handle_inference|sqlite3_prepare_v2|sqlite3_step|spdlog::logger::log_it_|__libc_connect|__libc_sendmsg|__libc_recvmsg|getaddrinfo|nlohmann::json_abi_v[0-9_]*::basic_json<.*::parse<)' |
+    sed 's/_ZN4x4205proxy12_GLOBAL__N_116handle_inference.*/x420::proxy::handle_inference (its coroutine frame)/;
+         s/nlohmann::json_abi_v[0-9_]*::basic_json<.*::parse<.*/nlohmann::json::parse/' |
+    grep -v '::serve$' | head -25 | cut -c1-150
 fi
 
 echo
