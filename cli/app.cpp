@@ -19,6 +19,10 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   auto& g = inv.global;
   app->add_option("--db", g.db, "Embedded store file (default $XDG_DATA_HOME/x420/x420.db)")
       ->type_name("PATH");
+  app->add_option("--server", g.server,
+                  "Work on a running x420 service (or X420_SERVER); its token from X420_TOKEN or "
+                  "the credentials file")
+      ->type_name("URL");
   app->add_option("--tenant", g.tenant, "Tenant to act on")->type_name("NAME")->capture_default_str();
   app->add_flag("--json", g.json, "Machine output: one JSON document on stdout");
   app->add_flag("-q,--quiet", g.quiet, "Print only results, no notes");

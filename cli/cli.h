@@ -19,6 +19,7 @@ class Context;
 
 struct GlobalOptions {
   std::string db;  // empty: $XDG_DATA_HOME/x420/x420.db
+  std::string server;  // a running x420 service (else X420_SERVER); empty: the embedded store
   std::string tenant = "default";
   bool json = false;
   bool quiet = false;

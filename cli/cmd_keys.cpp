@@ -54,7 +54,7 @@ Result<service::KeySpec> spec_from(const CreateOptions& o) {
 int print_issued(Context& ctx, service::IssuedKey& issued, const std::string& what) {
   const auto& out = ctx.out();
   if (out.json()) {
-    auto doc = to_json(issued.info);
+    auto doc = service::key_json(issued.info);
     doc["key"] = issued.plaintext;
     out.document(doc);
   } else {
@@ -82,7 +82,7 @@ int run_list(Context& ctx) {
   if (!keys) return ctx.fail(keys.error());
   if (ctx.out().json()) {
     auto doc = nlohmann::ordered_json::array();
-    for (const auto& k : *keys) doc.push_back(to_json(k));
+    for (const auto& k : *keys) doc.push_back(service::key_json(k));
     ctx.out().document(doc);
   } else if (keys->empty()) {
     ctx.out().note("No keys in tenant " + ctx.tenant() + " (x420 keys create --name NAME makes one).");
@@ -95,7 +95,7 @@ int run_list(Context& ctx) {
 int run_show(Context& ctx, const IdOptions& o) {
   auto key = ctx.service().show_key(ctx.tenant(), o.id);
   if (!key) return ctx.fail(key.error());
-  if (ctx.out().json()) ctx.out().document(to_json(*key));
+  if (ctx.out().json()) ctx.out().document(service::key_json(*key));
   else print_key_details(ctx.out(), *key);
   return 0;
 }
@@ -113,7 +113,7 @@ int run_rotate(Context& ctx, const IdOptions& o) {
 int run_revoke(Context& ctx, const IdOptions& o) {
   auto key = ctx.service().revoke_key(ctx.tenant(), o.id);
   if (!key) return ctx.fail(key.error());
-  if (ctx.out().json()) ctx.out().document(to_json(*key));
+  if (ctx.out().json()) ctx.out().document(service::key_json(*key));
   else ctx.out().note("Revoked key " + key->id + " (" + key->name + "); it is refused from now on.");
   return 0;
 }
@@ -139,6 +139,8 @@ int run_verify(Context& ctx) {
   }
   auto verified = ctx.service().verify_key(key);
   crypto::wipe(key);
+  // Only an auth error says the key is invalid; a server out of reach (--server) is exit 5.
+  if (!verified && verified.error().kind != ErrorKind::auth) return ctx.fail(verified.error());
   const auto& out = ctx.out();
   if (!verified) {
     if (out.json()) {
@@ -149,7 +151,7 @@ int run_verify(Context& ctx) {
     return exit_code_for(ErrorKind::auth);
   }
   if (out.json()) {
-    out.document({{"valid", true}, {"key", to_json(*verified)}});
+    out.document({{"valid", true}, {"key", service::key_json(*verified)}});
   } else if (!out.quiet()) {
     out.line("valid: key " + verified->id + " (" + verified->name + ") in tenant " +
              verified->tenant);

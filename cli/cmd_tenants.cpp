@@ -22,7 +22,7 @@ int run_create(Context& ctx, const TenantOptions& o) {
   if (!issued) return ctx.fail(issued.error());
   const auto& out = ctx.out();
   if (out.json()) {
-    auto doc = to_json(issued->info);
+    auto doc = service::tenant_json(issued->info);
     doc["admin_token"] = issued->admin_token;
     out.document(doc);
   } else {
@@ -39,7 +39,7 @@ int run_list(Context& ctx) {
   if (!tenants) return ctx.fail(tenants.error());
   if (ctx.out().json()) {
     auto doc = nlohmann::ordered_json::array();
-    for (const auto& t : *tenants) doc.push_back(to_json(t));
+    for (const auto& t : *tenants) doc.push_back(service::tenant_json(t));
     ctx.out().document(doc);
   } else {
     print_tenant_table(ctx.out(), *tenants);
@@ -66,7 +66,7 @@ int run_delete(Context& ctx, const TenantOptions& o) {
                                                      "or pass --yes"));
   auto deleted = ctx.service().delete_tenant(o.name);
   if (!deleted) return ctx.fail(deleted.error());
-  if (ctx.out().json()) ctx.out().document(to_json(*deleted));
+  if (ctx.out().json()) ctx.out().document(service::tenant_json(*deleted));
   else
     ctx.out().note("Deleted tenant " + deleted->name + " and its " +
                    std::to_string(deleted->key_count) + " key(s).");

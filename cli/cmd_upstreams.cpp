@@ -10,6 +10,7 @@
 #include "cli/context.h"
 #include "common/time_format.h"
 #include "crypto/secret_bytes.h"
+#include "service/json_views.h"
 
 namespace x420::cli {
 namespace {
@@ -19,12 +20,6 @@ struct AddOptions {
   bool key_stdin = false;
   std::string key_env;
 };
-
-nlohmann::ordered_json to_json(const service::UpstreamInfo& u) {
-  return {{"name", u.name},           {"tenant", u.tenant}, {"kind", u.kind},
-          {"base_url", u.base_url},   {"models", u.models},
-          {"created_at", format_timestamp(u.created_at)}};
-}
 
 Result<std::string> read_api_key(const AddOptions& o) {
   if (o.key_stdin == !o.key_env.empty())
@@ -49,7 +44,7 @@ int run_add(Context& ctx, AddOptions o) {
   o.spec.api_key = std::move(key.value());
   auto added = ctx.service().add_upstream(ctx.tenant(), std::move(o.spec));
   if (!added) return ctx.fail(added.error());
-  if (ctx.out().json()) ctx.out().document(to_json(*added));
+  if (ctx.out().json()) ctx.out().document(service::upstream_json(*added));
   else ctx.out().note("Added upstream " + added->name + " (" + added->kind + ", " + added->base_url +
                       "); its key is sealed and will not be shown.");
   return 0;
@@ -60,7 +55,7 @@ int run_list(Context& ctx) {
   if (!list) return ctx.fail(list.error());
   if (ctx.out().json()) {
     auto doc = nlohmann::ordered_json::array();
-    for (const auto& u : *list) doc.push_back(to_json(u));
+    for (const auto& u : *list) doc.push_back(service::upstream_json(u));
     ctx.out().document(doc);
     return 0;
   }
@@ -82,7 +77,7 @@ int run_list(Context& ctx) {
 int run_remove(Context& ctx, const std::string& name) {
   auto removed = ctx.service().remove_upstream(ctx.tenant(), name);
   if (!removed) return ctx.fail(removed.error());
-  if (ctx.out().json()) ctx.out().document(to_json(*removed));
+  if (ctx.out().json()) ctx.out().document(service::upstream_json(*removed));
   else ctx.out().note("Removed upstream " + removed->name + ".");
   return 0;
 }

@@ -3,6 +3,8 @@
 #include <cstdlib>
 #include <filesystem>
 
+#include "cli/credentials.h"
+#include "cli/remote_service.h"
 #include "service/local_service.h"
 
 namespace x420::cli {
@@ -37,6 +39,16 @@ std::string Context::db_path() const {
   return xdg_dir("XDG_DATA_HOME", ".local/share") + "/x420/x420.db";
 }
 
+std::string Context::server_url() const {
+  if (!global_.server.empty()) {
+    if (!global_.db.empty())
+      throw Fatal(ErrorKind::usage, "--db and --server exclude each other: one store, or one service");
+    return global_.server;
+  }
+  if (!global_.db.empty()) return {};  // an explicit --db wins over X420_SERVER in the environment
+  return env_or_empty("X420_SERVER");
+}
+
 service::MasterKeySource Context::master_key_source() const {
   service::MasterKeySource source;
   if (const char* v = std::getenv("X420_MASTER_KEY"); v && *v) source.env_value = v;
@@ -59,7 +71,14 @@ bool Context::store_exists() const {
 }
 
 service::Service& Context::service() {
-  if (!service_) {
+  if (service_) return *service_;
+  if (const auto server = server_url(); !server.empty()) {
+    auto url = parse_server_url(server);
+    if (!url) throw Fatal(url.error());
+    auto token = management_token(*url, [] { return xdg_dir("XDG_CONFIG_HOME", ".config") + "/x420/credentials"; });
+    if (!token) throw Fatal(token.error());
+    service_ = std::make_unique<RemoteService>(std::move(*url), std::move(*token));
+  } else {
     local();
     service_ = std::make_unique<service::LocalService>(*open_.store, *open_.keyring, clock_,
                                                        service::Actor::operator_actor());

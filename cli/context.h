@@ -26,9 +26,14 @@ class Context {
   const std::string& tenant() const { return global_.tenant; }
 
   std::string db_path() const;
+  // The service to work on: --server, else X420_SERVER unless --db was given; empty for the
+  // embedded store. Throws Fatal if both --server and --db were given.
+  std::string server_url() const;
   service::MasterKeySource master_key_source() const;
 
-  // Opens the store as the operator; throws Fatal if it cannot (missing, wrong master key, …).
+  // The service of server_url() through its admin API, with the management token of
+  // X420_TOKEN or the credentials file; else the embedded store, opened as the operator. Throws
+  // Fatal if it cannot (no token, a bad URL, a missing store, a wrong master key, …).
   service::Service& service();
   // The opened store and its keyring (opening them if needed; throws Fatal like service()).
   service::OpenStore& local();

@@ -6,15 +6,6 @@
 namespace x420::cli {
 namespace {
 
-nlohmann::ordered_json time_or_null(const std::optional<UnixSeconds>& t) {
-  return t ? nlohmann::ordered_json(format_timestamp(*t)) : nlohmann::ordered_json(nullptr);
-}
-
-template <class T>
-nlohmann::ordered_json value_or_null(const std::optional<T>& v) {
-  return v ? nlohmann::ordered_json(*v) : nlohmann::ordered_json(nullptr);
-}
-
 std::string limits_of(const service::KeyInfo& k) {
   std::string out;
   auto add = [&](const std::string& part) { out += (out.empty() ? "" : " ") + part; };
@@ -29,33 +20,6 @@ std::string limits_of(const service::KeyInfo& k) {
 
 std::string timestamp_or_dash(const std::optional<UnixSeconds>& t) {
   return t ? format_timestamp(*t) : "-";
-}
-
-nlohmann::ordered_json to_json(const service::KeyInfo& k) {
-  return {
-      {"id", k.id},
-      {"name", k.name},
-      {"tenant", k.tenant},
-      {"status", k.status},
-      {"created_at", format_timestamp(k.created_at)},
-      {"last_used_at", time_or_null(k.last_used_at)},
-      {"expires_at", time_or_null(k.expires_at)},
-      {"rotated_at", time_or_null(k.rotated_at)},
-      {"revoked_at", time_or_null(k.revoked_at)},
-      {"grace_until", time_or_null(k.previous_valid_until)},
-      {"cap_usd", k.cap_usd_micros ? nlohmann::ordered_json(static_cast<double>(*k.cap_usd_micros) / 1e6)
-                                   : nlohmann::ordered_json(nullptr)},
-      {"rpm", value_or_null(k.rpm)},
-      {"tpm", value_or_null(k.tpm)},
-      {"no_log", k.no_log},
-  };
-}
-
-nlohmann::ordered_json to_json(const service::TenantInfo& t) {
-  return {{"id", t.id},
-          {"name", t.name},
-          {"created_at", format_timestamp(t.created_at)},
-          {"keys", t.key_count}};
 }
 
 void print_key_table(const Output& out, const std::vector<service::KeyInfo>& keys) {

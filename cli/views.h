@@ -1,20 +1,17 @@
-// How keys and tenants look on the terminal and in --json. Never a secret or a hash: the
-// Info types do not carry them, and the plaintext of a new key is added by its command alone.
+// How keys and tenants look on the terminal (their --json documents: service/json_views.h).
+// Never a secret or a hash: the Info types do not carry them, and the plaintext of a new key is
+// added by its command alone.
 #pragma once
-
-#include <nlohmann/json.hpp>
 
 #include <optional>
 #include <string>
 #include <vector>
 
 #include "cli/output.h"
+#include "service/json_views.h"
 #include "service/service.h"
 
 namespace x420::cli {
-
-nlohmann::ordered_json to_json(const service::KeyInfo& key);
-nlohmann::ordered_json to_json(const service::TenantInfo& tenant);
 
 std::string timestamp_or_dash(const std::optional<UnixSeconds>& t);
 

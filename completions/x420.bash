@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -36,30 +36,30 @@ _x420() {
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation completions help --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "init") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys list") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys show") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys rotate") COMPREPLY=($(compgen -W "--grace --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys revoke") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys verify") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "tenants") COMPREPLY=($(compgen -W "create list delete --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "tenants create") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "tenants list") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "tenants delete") COMPREPLY=($(compgen -W "--yes -y --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "upstreams") COMPREPLY=($(compgen -W "add list remove --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "upstreams add") COMPREPLY=($(compgen -W "--base-url --kind --api-key-stdin --api-key-env --models --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "upstreams list") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "upstreams remove") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --rules --known-env --known-file --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "generation") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "completions") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "help") COMPREPLY=($(compgen -W "--version --db --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys show") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys rotate") COMPREPLY=($(compgen -W "--grace --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys revoke") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys verify") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants") COMPREPLY=($(compgen -W "create list delete --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants create") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants delete") COMPREPLY=($(compgen -W "--yes -y --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams") COMPREPLY=($(compgen -W "add list remove --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams add") COMPREPLY=($(compgen -W "--base-url --kind --api-key-stdin --api-key-env --models --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams remove") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "generation") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "completions") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "help") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
   esac
 }
 complete -o default -F _x420 x420

@@ -56,6 +56,7 @@ end
 complete -c x420 -f
 complete -c x420 -n 'true' -l version -r -F -d 'Display program version information and exit'
 complete -c x420 -n 'true' -l db -r -F -d 'Embedded store file (default $XDG_DATA_HOME/x420/x420.db)'
+complete -c x420 -n 'true' -l server -r -F -d 'Work on a running x420 service (or X420_SERVER); its token from X420_TOKEN or the credentials file'
 complete -c x420 -n 'true' -l tenant -r -F -d 'Tenant to act on'
 complete -c x420 -n 'true' -l json -r -F -d 'Machine output: one JSON document on stdout'
 complete -c x420 -n 'true' -l quiet -s q -r -F -d 'Print only results, no notes'

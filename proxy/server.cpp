@@ -22,6 +22,7 @@
 #include "detect/redactor.h"
 #include "metering/limits.h"
 #include "metering/prices.h"
+#include "proxy/admin_api.h"
 #include "proxy/endpoints.h"
 #include "proxy/key_cache.h"
 #include "proxy/routing.h"
@@ -667,6 +668,17 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
     auto res = json_response(req, http::status::ok, metrics_text(p));
     res.set(http::field::content_type, "text/plain; version=0.0.4");
     co_await send(stream, std::move(res));
+    co_return keep;
+  }
+  if (is_admin_path(path)) {
+    // Synchronous store calls, as the key cache's misses are; the access line names the route's
+    // pattern, never the path, which a caller might have pasted a key into.
+    auto admin = handle_admin(p.store, p.keyring, p.clock, req);
+    outcome.status = static_cast<int>(admin.response.result_int());
+    co_await send(stream, std::move(admin.response));
+    count(p, admin.route, outcome);
+    const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - outcome.started).count();
+    spdlog::info("{} {} {} {}ms admin", std::string(req.method_string()), admin.route, outcome.status, ms);
     co_return keep;
   }
   if (path == "/v1/models" || path == "/v1/generation") {

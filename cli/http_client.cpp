@@ -1,0 +1,243 @@
+#include "cli/http_client.h"
+
+#include <boost/asio.hpp>
+#include <boost/asio/ssl.hpp>
+#include <boost/beast/core.hpp>
+#include <boost/beast/http.hpp>
+#include <boost/beast/ssl.hpp>
+
+#include <optional>
+#include <type_traits>
+
+#include "cli/version.h"
+#include "crypto/secret_bytes.h"
+
+namespace x420::cli {
+namespace {
+
+namespace asio = boost::asio;
+namespace beast = boost::beast;
+namespace http = beast::http;
+namespace ssl = asio::ssl;
+using tcp = asio::ip::tcp;
+using asio::awaitable;
+using asio::use_awaitable;
+using Request = http::request<http::string_body>;
+
+// Usage listings are the largest replies: 100000 rows of about 400 bytes.
+constexpr std::uint64_t kMaxReplyBytes = 64ull * 1024 * 1024;
+
+std::string lowercase(std::string_view s) {
+  std::string out(s);
+  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  return out;
+}
+
+bool is_ip_literal(const std::string& host) {
+  beast::error_code ec;
+  asio::ip::make_address(host, ec);
+  return !ec;
+}
+
+// One exchange on its own io_context. Every I/O object is a member, so each outlives io.run()
+// and no completion handler can see a destroyed one.
+class Exchange {
+ public:
+  Exchange(const ServerUrl& server, const HttpTimeouts& timeouts)
+      : server_(server), timeouts_(timeouts), resolver_(io_), deadline_(io_) {}
+
+  Result<HttpReply> run(Request request) {
+    auto rethrow = [](std::exception_ptr e) {
+      if (e) std::rethrow_exception(e);
+    };
+    if (server_.tls) {
+      tls_.set_default_verify_paths();  // honours SSL_CERT_FILE and SSL_CERT_DIR
+      tls_.set_verify_mode(ssl::verify_peer);
+      SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+      secure_.emplace(io_, tls_);
+      asio::co_spawn(io_, talk(*secure_, request), rethrow);
+    } else {
+      plain_.emplace(io_);
+      asio::co_spawn(io_, talk(*plain_, request), rethrow);
+    }
+    io_.run();
+    crypto::wipe(request.body());  // it may carry an upstream's key
+    if (!reply_) return unreachable("no reply");
+    return std::move(*reply_);
+  }
+
+ private:
+  Error unreachable(const std::string& why) const {
+    return make_error(ErrorKind::unavailable, "cannot reach the x420 service at " + server_.text + ": " + why);
+  }
+
+  std::string seconds(std::chrono::seconds s) const { return std::to_string(s.count()) + " s"; }
+
+  template <class Stream>
+  awaitable<void> talk(Stream& stream, Request& request) {
+    auto& tcp_stream = beast::get_lowest_layer(stream);
+    beast::error_code ec;
+
+    // The resolver has no deadline of its own; a timer cancels it.
+    deadline_.expires_after(timeouts_.connect);
+    deadline_.async_wait([this](const beast::error_code& e) {
+      if (!e) resolver_.cancel();
+    });
+    const auto endpoints =
+        co_await resolver_.async_resolve(server_.host, server_.port, asio::redirect_error(use_awaitable, ec));
+    deadline_.cancel();
+    if (ec) {
+      reply_ = unreachable(ec == asio::error::operation_aborted
+                               ? "resolving " + server_.host + " took over " + seconds(timeouts_.connect)
+                               : "cannot resolve " + server_.host + " (" + ec.message() + ")");
+      co_return;
+    }
+
+    tcp_stream.expires_after(timeouts_.connect);
+    co_await tcp_stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == beast::error::timeout) reply_ = unreachable("no connection within " + seconds(timeouts_.connect));
+      else if (ec == asio::error::connection_refused) reply_ = unreachable("connection refused (is x420 serve running there?)");
+      else reply_ = unreachable(ec.message());
+      co_return;
+    }
+
+    // From here on one deadline covers the rest of the exchange.
+    tcp_stream.expires_after(timeouts_.reply);
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      if (!is_ip_literal(server_.host)) SSL_set_tlsext_host_name(stream.native_handle(), server_.host.c_str());
+      stream.set_verify_callback(ssl::host_name_verification(server_.host));
+      co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+      if (ec) {
+        std::string why = "TLS handshake failed (" + ec.message() + ")";
+        if (ec.category() == asio::error::get_ssl_category())
+          why += "; if its certificate comes from a private CA, point SSL_CERT_FILE at that CA's PEM file";
+        reply_ = unreachable(why);
+        co_return;
+      }
+    }
+
+    co_await http::async_write(stream, request, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      reply_ = unreachable(ec == beast::error::timeout ? "sending took over " + seconds(timeouts_.reply)
+                                                       : "sending failed (" + ec.message() + ")");
+      co_return;
+    }
+    beast::flat_buffer buffer;
+    http::response_parser<http::string_body> parser;
+    parser.body_limit(kMaxReplyBytes);
+    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    if (ec) {
+      if (ec == beast::error::timeout) reply_ = unreachable("no reply within " + seconds(timeouts_.reply));
+      else if (ec == http::error::body_limit) reply_ = unreachable("its reply is over " + std::to_string(kMaxReplyBytes) + " bytes");
+      else reply_ = unreachable("the connection ended before a whole reply (" + ec.message() + ")");
+      co_return;
+    }
+    auto response = parser.release();
+    HttpReply reply;
+    reply.status = static_cast<int>(response.result_int());
+    const auto type = response[http::field::content_type];
+    reply.content_type.assign(type.data(), type.size());
+    reply.body = std::move(response.body());
+    reply_ = std::move(reply);
+
+    if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
+      tcp_stream.expires_after(std::chrono::seconds(2));
+      co_await stream.async_shutdown(asio::redirect_error(use_awaitable, ec));  // close_notify; errors do not matter now
+    } else {
+      tcp_stream.socket().shutdown(tcp::socket::shutdown_both, ec);
+    }
+  }
+
+  const ServerUrl& server_;
+  const HttpTimeouts& timeouts_;
+  asio::io_context io_{1};
+  ssl::context tls_{ssl::context::tls_client};
+  tcp::resolver resolver_;
+  asio::steady_timer deadline_;
+  std::optional<beast::tcp_stream> plain_;
+  std::optional<beast::ssl_stream<beast::tcp_stream>> secure_;
+  std::optional<Result<HttpReply>> reply_;
+};
+
+}  // namespace
+
+Result<ServerUrl> parse_server_url(std::string_view url) {
+  auto bad = [&](const std::string& why) {
+    return make_error(ErrorKind::usage, "server URL '" + std::string(url.substr(0, 200)) + "' " + why +
+                                            " (--server or X420_SERVER, e.g. https://x420.example.com or "
+                                            "http://127.0.0.1:8420)");
+  };
+  for (char c : url)
+    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("holds spaces or control characters");
+  ServerUrl out;
+  std::string_view rest;
+  const auto scheme_end = url.find("://");
+  const auto scheme = scheme_end == std::string_view::npos ? std::string() : lowercase(url.substr(0, scheme_end));
+  if (scheme == "https") out.tls = true;
+  else if (scheme != "http") return bad("must start with https:// (or http:// for a server on this machine)");
+  rest = url.substr(scheme_end + 3);
+  if (rest.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
+  const auto slash = rest.find('/');
+  const auto authority = rest.substr(0, slash);
+  auto path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
+  if (authority.find('@') != std::string_view::npos)
+    return bad("must not carry credentials; the token comes from X420_TOKEN or the credentials file");
+  std::string_view host = authority, port;
+  if (host.starts_with('[')) {
+    const auto close = host.find(']');
+    if (close == std::string_view::npos) return bad("has an unclosed [ in its host");
+    const auto after = host.substr(close + 1);
+    host = host.substr(1, close - 1);
+    if (!after.empty()) {
+      if (!after.starts_with(':')) return bad("has something after its [host]");
+      port = after.substr(1);
+    }
+  } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
+    port = host.substr(colon + 1);
+    host = host.substr(0, colon);
+  }
+  if (host.empty()) return bad("has no host");
+  if (!port.empty()) {
+    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
+        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)
+      return bad("has a port that is not 1 to 65535");
+  }
+  out.host = lowercase(host);
+  out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
+  while (path.ends_with('/')) path.remove_suffix(1);
+  out.base_path = std::string(path);
+  const bool loopback = out.host == "localhost" || out.host == "::1" || out.host.starts_with("127.");
+  if (!out.tls && !loopback)
+    return bad("is plain http to another machine, which would send the management token in clear text; "
+               "use https:// (x420 serve --tls-cert F --tls-key F)");
+  while (url.ends_with('/')) url.remove_suffix(1);
+  out.text = std::string(url);
+  return out;
+}
+
+Result<HttpReply> http_exchange(const ServerUrl& server, HttpMethod method, std::string_view target,
+                                const std::vector<std::pair<std::string, std::string>>& headers,
+                                std::string_view body, const HttpTimeouts& timeouts) {
+  const auto verb = method == HttpMethod::get ? http::verb::get
+                    : method == HttpMethod::post ? http::verb::post
+                                                 : http::verb::delete_;
+  Request request{verb, server.base_path + std::string(target), 11};
+  const bool default_port = server.port == (server.tls ? "443" : "80");
+  const auto host = server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host;
+  request.set(http::field::host, default_port ? host : host + ":" + server.port);
+  request.set(http::field::user_agent, std::string("x420/") + kVersion);
+  request.set(http::field::accept, "application/json");
+  for (const auto& [name, value] : headers) request.set(name, value);
+  request.keep_alive(false);  // one request per connection: the CLI makes one call per command
+  if (method == HttpMethod::post) {
+    request.set(http::field::content_type, "application/json");
+    request.body() = std::string(body);
+  }
+  request.prepare_payload();
+  Exchange exchange(server, timeouts);
+  auto reply = exchange.run(std::move(request));
+  return reply;
+}
+
+}  // namespace x420::cli

@@ -1,0 +1,236 @@
+#include "service/json_views.h"
+
+#include <cmath>
+
+#include "common/time_format.h"
+
+namespace x420::service {
+namespace {
+
+using ojson = nlohmann::ordered_json;
+
+ojson time_or_null(const std::optional<UnixSeconds>& t) {
+  return t ? ojson(format_timestamp(*t)) : ojson(nullptr);
+}
+
+template <class T>
+ojson value_or_null(const std::optional<T>& v) {
+  return v ? ojson(*v) : ojson(nullptr);
+}
+
+// Reads the fields of one document, remembering the first that is missing or of the wrong type,
+// so that a converter reads as a list of fields and checks once at the end.
+class FieldReader {
+ public:
+  FieldReader(const nlohmann::json& doc, const char* what) : doc_(doc), what_(what) {
+    if (!doc_.is_object()) problem_ = std::string("is not an object");
+  }
+
+  std::string text(const char* name) { return required(name, &FieldReader::as_text, std::string()); }
+  std::optional<std::string> optional_text(const char* name) { return optional(name, &FieldReader::as_text); }
+  std::int64_t integer(const char* name) { return required(name, &FieldReader::as_integer, std::int64_t{0}); }
+  std::optional<std::int64_t> optional_integer(const char* name) { return optional(name, &FieldReader::as_integer); }
+  bool boolean(const char* name) { return required(name, &FieldReader::as_boolean, false); }
+  UnixSeconds time(const char* name) { return required(name, &FieldReader::as_time, UnixSeconds{0}); }
+  std::optional<UnixSeconds> optional_time(const char* name) { return optional(name, &FieldReader::as_time); }
+  std::optional<std::int64_t> optional_usd(const char* name) { return optional(name, &FieldReader::as_usd_micros); }
+  std::int64_t usd(const char* name) { return required(name, &FieldReader::as_usd_micros, std::int64_t{0}); }
+
+  std::vector<std::string> text_list(const char* name) {
+    std::vector<std::string> out;
+    const auto* v = find(name);
+    if (!v || !v->is_array()) {
+      note(name, "is not a list");
+      return out;
+    }
+    for (const auto& item : *v) {
+      if (!item.is_string()) {
+        note(name, "holds something other than strings");
+        return {};
+      }
+      out.push_back(item.get<std::string>());
+    }
+    return out;
+  }
+
+  std::optional<Error> error() const {
+    if (!problem_) return std::nullopt;
+    return make_error(ErrorKind::internal, std::string("the server's ") + what_ + " " + *problem_ +
+                                               " (is the server running another version of x420?)");
+  }
+
+ private:
+  const nlohmann::json* find(const char* name) const {
+    if (!doc_.is_object()) return nullptr;
+    const auto it = doc_.find(name);
+    return it == doc_.end() ? nullptr : &*it;
+  }
+
+  void note(const char* name, const char* why) {
+    if (!problem_) problem_ = std::string("field '") + name + "' " + why;
+  }
+
+  template <class T>
+  T required(const char* name, std::optional<T> (FieldReader::*convert)(const nlohmann::json&) const, T fallback) {
+    const auto* v = find(name);
+    if (!v || v->is_null()) {
+      if (doc_.is_object()) note(name, "is missing");
+      return fallback;
+    }
+    auto out = (this->*convert)(*v);
+    if (!out) {
+      note(name, "has the wrong type");
+      return fallback;
+    }
+    return std::move(*out);
+  }
+
+  template <class T>
+  std::optional<T> optional(const char* name, std::optional<T> (FieldReader::*convert)(const nlohmann::json&) const) {
+    const auto* v = find(name);
+    if (!v || v->is_null()) return std::nullopt;
+    auto out = (this->*convert)(*v);
+    if (!out) note(name, "has the wrong type");
+    return out;
+  }
+
+  std::optional<std::string> as_text(const nlohmann::json& v) const {
+    if (!v.is_string()) return std::nullopt;
+    return v.get<std::string>();
+  }
+  std::optional<std::int64_t> as_integer(const nlohmann::json& v) const {
+    if (!v.is_number_integer()) return std::nullopt;
+    return v.get<std::int64_t>();
+  }
+  std::optional<bool> as_boolean(const nlohmann::json& v) const {
+    if (!v.is_boolean()) return std::nullopt;
+    return v.get<bool>();
+  }
+  std::optional<UnixSeconds> as_time(const nlohmann::json& v) const {
+    if (!v.is_string()) return std::nullopt;
+    return parse_timestamp(v.get_ref<const std::string&>());
+  }
+  // Dollars as a JSON number, back to exact micro-dollars (amounts are at most a billion
+  // dollars, far inside a double's exact range at six decimals).
+  std::optional<std::int64_t> as_usd_micros(const nlohmann::json& v) const {
+    if (!v.is_number()) return std::nullopt;
+    const double dollars = v.get<double>();
+    if (!std::isfinite(dollars) || std::fabs(dollars) > 1e12) return std::nullopt;
+    return static_cast<std::int64_t>(std::llround(dollars * 1e6));
+  }
+
+  const nlohmann::json& doc_;
+  const char* what_;
+  std::optional<std::string> problem_;
+};
+
+}  // namespace
+
+ojson key_json(const KeyInfo& k) {
+  return {
+      {"id", k.id},
+      {"name", k.name},
+      {"tenant", k.tenant},
+      {"status", k.status},
+      {"created_at", format_timestamp(k.created_at)},
+      {"last_used_at", time_or_null(k.last_used_at)},
+      {"expires_at", time_or_null(k.expires_at)},
+      {"rotated_at", time_or_null(k.rotated_at)},
+      {"revoked_at", time_or_null(k.revoked_at)},
+      {"grace_until", time_or_null(k.previous_valid_until)},
+      {"cap_usd", k.cap_usd_micros ? ojson(static_cast<double>(*k.cap_usd_micros) / 1e6) : ojson(nullptr)},
+      {"rpm", value_or_null(k.rpm)},
+      {"tpm", value_or_null(k.tpm)},
+      {"no_log", k.no_log},
+  };
+}
+
+ojson tenant_json(const TenantInfo& t) {
+  return {{"id", t.id}, {"name", t.name}, {"created_at", format_timestamp(t.created_at)}, {"keys", t.key_count}};
+}
+
+ojson upstream_json(const UpstreamInfo& u) {
+  return {{"name", u.name},         {"tenant", u.tenant}, {"kind", u.kind},
+          {"base_url", u.base_url}, {"models", u.models}, {"created_at", format_timestamp(u.created_at)}};
+}
+
+Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "key");
+  KeyInfo k;
+  k.id = f.text("id");
+  k.name = f.text("name");
+  k.tenant = f.text("tenant");
+  k.status = f.text("status");
+  k.created_at = f.time("created_at");
+  k.last_used_at = f.optional_time("last_used_at");
+  k.expires_at = f.optional_time("expires_at");
+  k.rotated_at = f.optional_time("rotated_at");
+  k.revoked_at = f.optional_time("revoked_at");
+  k.previous_valid_until = f.optional_time("grace_until");
+  k.cap_usd_micros = f.optional_usd("cap_usd");
+  k.rpm = f.optional_integer("rpm");
+  k.tpm = f.optional_integer("tpm");
+  k.no_log = f.boolean("no_log");
+  if (auto e = f.error()) return *e;
+  return k;
+}
+
+Result<TenantInfo> tenant_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "tenant");
+  TenantInfo t;
+  t.id = f.text("id");
+  t.name = f.text("name");
+  t.created_at = f.time("created_at");
+  t.key_count = f.integer("keys");
+  if (auto e = f.error()) return *e;
+  return t;
+}
+
+Result<UpstreamInfo> upstream_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "upstream");
+  UpstreamInfo u;
+  u.name = f.text("name");
+  u.tenant = f.text("tenant");
+  u.kind = f.text("kind");
+  u.base_url = f.text("base_url");
+  u.models = f.text_list("models");
+  u.created_at = f.time("created_at");
+  if (auto e = f.error()) return *e;
+  return u;
+}
+
+Result<UsageInfo> usage_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "usage row");
+  UsageInfo u;
+  u.id = f.text("id");
+  u.tenant = f.text("tenant");
+  u.key_id = f.text("key_id");
+  u.upstream = f.optional_text("upstream").value_or("");
+  u.model = f.optional_text("model").value_or("");
+  u.created_at = f.time("created_at");
+  u.input_tokens = f.integer("input_tokens");
+  u.output_tokens = f.integer("output_tokens");
+  u.cached_tokens = f.integer("cached_tokens");
+  u.reasoning_tokens = f.integer("reasoning_tokens");
+  u.cost_usd_micros = f.usd("cost_usd");
+  u.latency_ms = f.integer("latency_ms");
+  u.ttfb_ms = f.optional_integer("ttfb_ms");
+  u.status = static_cast<int>(f.integer("status"));
+  u.error_type = f.optional_text("error_type").value_or("");
+  u.redactions = f.integer("redactions");
+  if (auto e = f.error()) return *e;
+  return u;
+}
+
+ojson error_json(const Error& error) {
+  return {{"error", {{"kind", kind_name(error.kind)}, {"message", error.message}}}};
+}
+
+std::optional<ErrorKind> error_kind_named(std::string_view name) {
+  for (auto kind : {ErrorKind::usage, ErrorKind::auth, ErrorKind::forbidden, ErrorKind::not_found,
+                    ErrorKind::conflict, ErrorKind::unavailable, ErrorKind::internal})
+    if (name == kind_name(kind)) return kind;
+  return std::nullopt;
+}
+
+}  // namespace x420::service

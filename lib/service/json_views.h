@@ -1,0 +1,33 @@
+// How keys, tenants and upstreams look as JSON: the documents `--json` prints and the admin API
+// answers with (usage rows: usage_view.h), and the way back from them, for the remote service.
+// Never a secret or a hash: the Info types do not carry them.
+#pragma once
+
+#include <nlohmann/json.hpp>
+
+#include <optional>
+#include <string_view>
+
+#include "common/result.h"
+#include "service/service.h"
+
+namespace x420::service {
+
+nlohmann::ordered_json key_json(const KeyInfo& key);
+nlohmann::ordered_json tenant_json(const TenantInfo& tenant);
+nlohmann::ordered_json upstream_json(const UpstreamInfo& upstream);
+
+// The inverses, for documents that came over the wire. A missing field or one of the wrong type
+// is ErrorKind::internal, naming the field: it means a server of another version, not bad user
+// input. A key's tenant_id is not in its document and stays empty.
+Result<KeyInfo> key_from_json(const nlohmann::json& doc);
+Result<TenantInfo> tenant_from_json(const nlohmann::json& doc);
+Result<UpstreamInfo> upstream_from_json(const nlohmann::json& doc);
+Result<UsageInfo> usage_from_json(const nlohmann::json& doc);
+
+// The admin API's error document, {"error":{"kind","message"}}, as --json prints errors too.
+nlohmann::ordered_json error_json(const Error& error);
+// "not_found" → ErrorKind::not_found: the inverse of kind_name().
+std::optional<ErrorKind> error_kind_named(std::string_view name);
+
+}  // namespace x420::service
