@@ -581,6 +581,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     up.set_verify_callback(ssl::host_name_verification(url->host));
     beast::get_lowest_layer(up).expires_after(std::chrono::seconds(p.config.upstream_connect_timeout_s));
     co_await beast::get_lowest_layer(up).async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (!ec) beast::get_lowest_layer(up).socket().set_option(tcp::no_delay(true), ec);
     if (!ec) co_await up.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
     if (ec) {
       co_await send_error(client, req, shape, 502, "the upstream could not be reached securely", outcome);
@@ -592,6 +593,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     beast::tcp_stream up(executor);
     up.expires_after(std::chrono::seconds(p.config.upstream_connect_timeout_s));
     co_await up.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+    if (!ec) up.socket().set_option(tcp::no_delay(true), ec);
     if (ec) {
       co_await send_error(client, req, shape, 502, "the upstream could not be reached", outcome);
       co_return req.keep_alive();
@@ -783,6 +785,9 @@ awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec) continue;
+    // Replies go out in small writes (SSE events); Nagle plus delayed ACK would hold each one
+    // back by ~40 ms.
+    socket.set_option(tcp::no_delay(true), ec);
     asio::co_spawn(acceptor.get_executor(), session(p, std::move(socket)), asio::detached);
   }
 }
