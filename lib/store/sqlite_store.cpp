@@ -260,11 +260,17 @@ class SqliteStore final : public Store {
     st.exec();
   }
 
+  // On the proxy's request path (routing): prepared once, like key_by_id.
   std::vector<UpstreamRow> list_upstreams(std::string_view tenant_id) override {
-    SQLite::Statement st(db_, std::string(kSelectUpstreams) + "WHERE tenant_id = ? ORDER BY name");
+    if (!list_upstreams_)
+      list_upstreams_.emplace(db_, std::string(kSelectUpstreams) + "WHERE tenant_id = ? ORDER BY name");
+    auto& st = *list_upstreams_;
+    st.reset();
     st.bind(1, std::string(tenant_id));
     std::vector<UpstreamRow> out;
     while (st.executeStep()) out.push_back(upstream_from(st));
+    st.reset();
+    st.clearBindings();
     return out;
   }
 
@@ -444,6 +450,7 @@ class SqliteStore final : public Store {
 
   SQLite::Database db_;
   std::optional<SQLite::Statement> key_by_id_;
+  std::optional<SQLite::Statement> list_upstreams_;
 };
 
 }  // namespace
