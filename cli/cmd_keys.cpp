@@ -21,6 +21,9 @@ struct CreateOptions {
   std::optional<std::int64_t> tpm;
   std::string expires;
   bool no_log = false;
+  std::string redact;
+  bool store_conversations = false;
+  std::string conversation_ttl;
 };
 
 struct IdOptions {
@@ -34,6 +37,14 @@ Result<service::KeySpec> spec_from(const CreateOptions& o) {
   spec.rpm = o.rpm;
   spec.tpm = o.tpm;
   spec.no_log = o.no_log;
+  if (!o.redact.empty()) spec.redaction = o.redact;
+  if (o.store_conversations) spec.store_conversations = true;
+  if (!o.conversation_ttl.empty()) {
+    spec.conversation_ttl = parse_duration(o.conversation_ttl);
+    if (!spec.conversation_ttl)
+      return make_error(ErrorKind::usage, "--conversation-ttl '" + o.conversation_ttl +
+                                              "' is not a duration (e.g. 24h, 7d; 0 keeps them until deleted)");
+  }
   if (!o.cap_usd.empty()) {
     spec.cap_usd_micros = parse_usd_micros(o.cap_usd);
     if (!spec.cap_usd_micros)
@@ -184,6 +195,15 @@ void register_keys(CLI::App& root, Invocation& inv) {
       ->type_name("DURATION");
   create->add_flag("--no-log", create_opts->no_log,
                    "Record only token counts and cost for this key, no access log");
+  create->add_option("--redact", create_opts->redact,
+                     "Redaction for this key's requests, instead of the server's --redact")
+      ->type_name("MODE")
+      ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}));
+  create->add_flag("--store-conversations", create_opts->store_conversations,
+                   "Keep this key's conversations (redacted, encrypted) even if the server does not");
+  create->add_option("--conversation-ttl", create_opts->conversation_ttl,
+                     "How long this key's stored conversations live (default 24h; 0: until deleted)")
+      ->type_name("DURATION");
   create->footer(
       "Examples:\n"
       "  x420 keys create --name laptop\n"

@@ -7,6 +7,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/views.h"
+#include "common/money.h"
 #include "crypto/secret_bytes.h"
 
 namespace x420::cli {
@@ -15,6 +16,12 @@ namespace {
 struct TenantOptions {
   std::string name;
   bool yes = false;
+};
+
+struct CreditOptions {
+  std::string name;
+  std::string add_usd;
+  bool unlimited = false;
 };
 
 int run_create(Context& ctx, const TenantOptions& o) {
@@ -73,6 +80,21 @@ int run_delete(Context& ctx, const TenantOptions& o) {
   return 0;
 }
 
+int run_credit(Context& ctx, const CreditOptions& o) {
+  std::optional<std::int64_t> add;
+  if (!o.unlimited) {
+    add = parse_usd_micros(o.add_usd);
+    if (!add || *add <= 0)
+      return ctx.fail(make_error(ErrorKind::usage, "--add-usd '" + o.add_usd +
+                                                       "' is not a positive amount in dollars (e.g. 25 or 12.50)"));
+  }
+  auto changed = ctx.service().add_tenant_credit(o.name, add);
+  if (!changed) return ctx.fail(changed.error());
+  if (ctx.out().json()) ctx.out().document(service::tenant_json(*changed));
+  else print_tenant_table(ctx.out(), {*changed});
+  return 0;
+}
+
 }  // namespace
 
 void register_tenants(CLI::App& root, Invocation& inv) {
@@ -92,6 +114,23 @@ void register_tenants(CLI::App& root, Invocation& inv) {
   del->add_option("name", delete_opts->name, "The tenant's name")->required();
   del->add_flag("-y,--yes", delete_opts->yes, "Do not ask for confirmation (for scripts)");
   inv.actions[del] = [delete_opts](Context& ctx) { return run_delete(ctx, *delete_opts); };
+
+  auto credit_opts = std::make_shared<CreditOptions>();
+  auto* credit = tenants->add_subcommand(
+      "credit", "Add prepaid credit to a tenant's balance, or lift its limit");
+  credit->add_option("name", credit_opts->name, "The tenant's name")->required();
+  auto* add = credit->add_option("--add-usd", credit_opts->add_usd, "Dollars to add to the credit")->type_name("USD");
+  auto* unlimited = credit->add_flag("--unlimited", credit_opts->unlimited,
+                                     "No balance limit: only the keys' own caps apply");
+  add->excludes(unlimited);
+  credit->require_option(1, 1);
+  credit->footer(
+      "A tenant starts with no balance limit. Once it has credit, the proxy freezes each request's\n"
+      "maximum cost against credit minus spend and answers 402 when it cannot be covered.\n"
+      "Examples:\n"
+      "  x420 tenants credit acme --add-usd 100\n"
+      "  x420 tenants list --json | jq '.[] | {name, balance_usd}'");
+  inv.actions[credit] = [credit_opts](Context& ctx) { return run_credit(ctx, *credit_opts); };
 }
 
 }  // namespace x420::cli

@@ -127,6 +127,9 @@ Result<nlohmann::json> RemoteService::call(HttpMethod method, const std::string&
 
 Result<IssuedKey> RemoteService::create_key(const std::string& tenant, const service::KeySpec& spec) {
   nlohmann::json body = {{"name", spec.name}, {"no_log", spec.no_log}};
+  if (spec.redaction) body["redaction"] = *spec.redaction;
+  if (spec.store_conversations) body["store_conversations"] = *spec.store_conversations;
+  if (spec.conversation_ttl) body["conversation_ttl_seconds"] = *spec.conversation_ttl;
   if (spec.cap_usd_micros) body["cap_usd"] = format_usd_micros(*spec.cap_usd_micros);
   if (spec.rpm) body["rpm"] = *spec.rpm;
   if (spec.tpm) body["tpm"] = *spec.tpm;
@@ -225,6 +228,14 @@ Result<std::vector<service::TenantInfo>> RemoteService::list_tenants() {
 
 Result<service::TenantInfo> RemoteService::delete_tenant(const std::string& name) {
   return one_of(call(HttpMethod::del, tenant_path(name)), service::tenant_from_json);
+}
+
+Result<service::TenantInfo> RemoteService::add_tenant_credit(const std::string& name,
+                                                             std::optional<std::int64_t> add_micros) {
+  nlohmann::json body = nlohmann::json::object();
+  if (add_micros) body["add_usd"] = format_usd_micros(*add_micros);
+  else body["unlimited"] = true;
+  return one_of(call(HttpMethod::post, tenant_path(name) + "/credit", dump(body)), service::tenant_from_json);
 }
 
 }  // namespace x420::cli

@@ -40,6 +40,8 @@ class RemoteService final : public service::Service {
   Result<service::IssuedTenant> create_tenant(const std::string& name) override;
   Result<std::vector<service::TenantInfo>> list_tenants() override;
   Result<service::TenantInfo> delete_tenant(const std::string& name) override;
+  Result<service::TenantInfo> add_tenant_credit(const std::string& name,
+                                                std::optional<std::int64_t> add_micros) override;
 
  private:
   // One request; the parsed JSON of a 2xx reply, or the error the server (or the way to it)

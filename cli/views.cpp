@@ -13,6 +13,9 @@ std::string limits_of(const service::KeyInfo& k) {
   if (k.rpm) add(std::to_string(*k.rpm) + "rpm");
   if (k.tpm) add(std::to_string(*k.tpm) + "tpm");
   if (k.no_log) add("no-log");
+  if (k.redaction) add("redact=" + *k.redaction);
+  if (k.store_conversations.value_or(false)) add("store");
+  if (k.conversation_ttl) add("ttl=" + std::to_string(*k.conversation_ttl) + "s");
   return out.empty() ? "-" : out;
 }
 
@@ -56,8 +59,11 @@ void print_key_details(const Output& out, const service::KeyInfo& k) {
 void print_tenant_table(const Output& out, const std::vector<service::TenantInfo>& tenants) {
   std::vector<std::vector<std::string>> rows;
   for (const auto& t : tenants)
-    rows.push_back({t.name, t.id, std::to_string(t.key_count), format_timestamp(t.created_at)});
-  out.table({"NAME", "ID", "KEYS", "CREATED"}, rows);
+    rows.push_back({t.name, t.id, std::to_string(t.key_count), format_timestamp(t.created_at),
+                    "$" + format_usd_micros(t.spent_usd_micros),
+                    t.credit_usd_micros ? "$" + format_usd_micros(*t.credit_usd_micros - t.spent_usd_micros)
+                                        : "unlimited"});
+  out.table({"NAME", "ID", "KEYS", "CREATED", "SPENT", "BALANCE"}, rows);
 }
 
 }  // namespace x420::cli

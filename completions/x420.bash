@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --grace  --yes  -y  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --redact  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -22,6 +22,7 @@ _x420() {
       "tenants/create") path="tenants create" ;;
       "tenants/list") path="tenants list" ;;
       "tenants/delete") path="tenants delete" ;;
+      "tenants/credit") path="tenants credit" ;;
       "/upstreams") path="upstreams" ;;
       "upstreams/add") path="upstreams add" ;;
       "upstreams/list") path="upstreams list" ;;
@@ -39,16 +40,17 @@ _x420() {
     "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys show") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys rotate") COMPREPLY=($(compgen -W "--grace --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys revoke") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys verify") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "tenants") COMPREPLY=($(compgen -W "create list delete --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants") COMPREPLY=($(compgen -W "create list delete credit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants create") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants delete") COMPREPLY=($(compgen -W "--yes -y --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "tenants credit") COMPREPLY=($(compgen -W "--add-usd --unlimited --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams") COMPREPLY=($(compgen -W "add list remove --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams add") COMPREPLY=($(compgen -W "--base-url --kind --api-key-stdin --api-key-env --models --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

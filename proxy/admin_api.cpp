@@ -99,7 +99,8 @@ Result<Answer> issued_answer(Result<service::IssuedKey> issued, http::status sta
 }
 
 Result<Answer> create_key(Call& c) {
-  BodyFields f(c.body, {"name", "cap_usd", "rpm", "tpm", "expires_in_seconds", "no_log"});
+  BodyFields f(c.body, {"name", "cap_usd", "rpm", "tpm", "expires_in_seconds", "no_log", "redaction",
+                        "store_conversations", "conversation_ttl_seconds"});
   service::KeySpec spec;
   spec.name = f.text("name", true).value_or("");
   spec.cap_usd_micros = f.usd_micros("cap_usd");
@@ -107,6 +108,9 @@ Result<Answer> create_key(Call& c) {
   spec.tpm = f.integer("tpm");
   spec.expires_in = f.seconds("expires_in_seconds");
   spec.no_log = f.boolean("no_log");
+  spec.redaction = f.text("redaction", false);
+  if (f.find("store_conversations")) spec.store_conversations = f.boolean("store_conversations");
+  spec.conversation_ttl = f.seconds("conversation_ttl_seconds");
   if (auto s = f.status(); !s) return s.error();
   return issued_answer(c.service.create_key(c.params[0], spec), http::status::created);
 }
@@ -154,6 +158,16 @@ Result<Answer> create_tenant(Call& c) {
 
 Result<Answer> list_tenants(Call& c) { return as_answer(c.service.list_tenants()); }
 Result<Answer> delete_tenant(Call& c) { return as_answer(c.service.delete_tenant(c.params[0])); }
+
+Result<Answer> add_tenant_credit(Call& c) {
+  BodyFields f(c.body, {"add_usd", "unlimited"});
+  const auto add = f.usd_micros("add_usd");
+  const bool unlimited = f.boolean("unlimited");
+  if (auto s = f.status(); !s) return s.error();
+  if (add.has_value() == unlimited)
+    return make_error(ErrorKind::usage, "give exactly one of add_usd and unlimited");
+  return as_answer(c.service.add_tenant_credit(c.params[0], add));
+}
 
 // The provider's key arrives in the body, is sealed by the service at once, and is in no answer.
 Result<Answer> add_upstream(Call& c) {
@@ -220,6 +234,7 @@ constexpr Route kRoutes[] = {
     {http::verb::get, "/x420/v1/tenants", list_tenants, false},
     {http::verb::post, "/x420/v1/tenants", create_tenant, true},
     {http::verb::delete_, "/x420/v1/tenants/{tenant}", delete_tenant, false},
+    {http::verb::post, "/x420/v1/tenants/{tenant}/credit", add_tenant_credit, true},
     {http::verb::get, "/x420/v1/tenants/{tenant}/keys", list_keys, false},
     {http::verb::post, "/x420/v1/tenants/{tenant}/keys", create_key, true},
     {http::verb::get, "/x420/v1/tenants/{tenant}/keys/{id}", show_key, false},

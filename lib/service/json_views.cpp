@@ -31,6 +31,7 @@ class FieldReader {
   std::int64_t integer(const char* name) { return required(name, &FieldReader::as_integer, std::int64_t{0}); }
   std::optional<std::int64_t> optional_integer(const char* name) { return optional(name, &FieldReader::as_integer); }
   bool boolean(const char* name) { return required(name, &FieldReader::as_boolean, false); }
+  std::optional<bool> optional_boolean(const char* name) { return optional(name, &FieldReader::as_boolean); }
   UnixSeconds time(const char* name) { return required(name, &FieldReader::as_time, UnixSeconds{0}); }
   std::optional<UnixSeconds> optional_time(const char* name) { return optional(name, &FieldReader::as_time); }
   std::optional<std::int64_t> optional_usd(const char* name) { return optional(name, &FieldReader::as_usd_micros); }
@@ -142,11 +143,21 @@ ojson key_json(const KeyInfo& k) {
       {"rpm", value_or_null(k.rpm)},
       {"tpm", value_or_null(k.tpm)},
       {"no_log", k.no_log},
+      {"redaction", k.redaction ? ojson(*k.redaction) : ojson(nullptr)},
+      {"store_conversations", k.store_conversations ? ojson(*k.store_conversations) : ojson(nullptr)},
+      {"conversation_ttl_seconds", value_or_null(k.conversation_ttl)},
   };
 }
 
 ojson tenant_json(const TenantInfo& t) {
-  return {{"id", t.id}, {"name", t.name}, {"created_at", format_timestamp(t.created_at)}, {"keys", t.key_count}};
+  const auto usd = [](std::int64_t micros) { return static_cast<double>(micros) / 1e6; };
+  return {{"id", t.id},
+          {"name", t.name},
+          {"created_at", format_timestamp(t.created_at)},
+          {"keys", t.key_count},
+          {"credit_usd", t.credit_usd_micros ? ojson(usd(*t.credit_usd_micros)) : ojson(nullptr)},
+          {"spent_usd", usd(t.spent_usd_micros)},
+          {"balance_usd", t.credit_usd_micros ? ojson(usd(*t.credit_usd_micros - t.spent_usd_micros)) : ojson(nullptr)}};
 }
 
 ojson upstream_json(const UpstreamInfo& u) {
@@ -171,6 +182,9 @@ Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
   k.rpm = f.optional_integer("rpm");
   k.tpm = f.optional_integer("tpm");
   k.no_log = f.boolean("no_log");
+  k.redaction = f.optional_text("redaction");
+  k.store_conversations = f.optional_boolean("store_conversations");
+  k.conversation_ttl = f.optional_integer("conversation_ttl_seconds");
   if (auto e = f.error()) return *e;
   return k;
 }
@@ -182,6 +196,8 @@ Result<TenantInfo> tenant_from_json(const nlohmann::json& doc) {
   t.name = f.text("name");
   t.created_at = f.time("created_at");
   t.key_count = f.integer("keys");
+  t.credit_usd_micros = f.optional_usd("credit_usd");
+  t.spent_usd_micros = f.usd("spent_usd");
   if (auto e = f.error()) return *e;
   return t;
 }

@@ -89,7 +89,14 @@ KeyInfo LocalService::info_of(const store::KeyRow& row, const std::string& tenan
   k.rpm = row.rpm;
   k.tpm = row.tpm;
   k.no_log = row.no_log;
+  k.redaction = row.redaction;
+  k.store_conversations = row.store_conversations;
+  k.conversation_ttl = row.conversation_ttl_s;
   return k;
+}
+
+bool is_redaction_mode(std::string_view mode) {
+  return mode == "pseudonymize" || mode == "mask" || mode == "block" || mode == "off";
 }
 
 Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeySpec& spec) {
@@ -101,6 +108,11 @@ Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeyS
     return make_error(ErrorKind::usage, "--rpm and --tpm must be positive");
   if (spec.expires_in && *spec.expires_in <= 0)
     return make_error(ErrorKind::usage, "--expires must be a positive duration");
+  if (spec.redaction && !is_redaction_mode(*spec.redaction))
+    return make_error(ErrorKind::usage, "--redact '" + *spec.redaction +
+                                            "' is not a mode: pseudonymize, mask, block or off");
+  if (spec.conversation_ttl && *spec.conversation_ttl < 0)
+    return make_error(ErrorKind::usage, "--conversation-ttl must not be negative");
   auto t = visible_tenant(tenant);
   if (!t) return t.error();
 
@@ -117,6 +129,9 @@ Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeyS
   row.rpm = spec.rpm;
   row.tpm = spec.tpm;
   row.no_log = spec.no_log;
+  row.redaction = spec.redaction;
+  row.store_conversations = spec.store_conversations;
+  row.conversation_ttl_s = spec.conversation_ttl;
   store_.write_transaction([&] { store_.insert_key(row); });
   return IssuedKey{info_of(row, t->name), std::move(minted.plaintext)};
 }
@@ -412,9 +427,31 @@ Result<std::vector<TenantInfo>> LocalService::list_tenants() {
   std::vector<TenantInfo> out;
   for (const auto& row : store_.list_tenants()) {
     if (actor_.role == Actor::Role::tenant_admin && row.id != actor_.tenant_id) continue;
-    out.push_back(TenantInfo{row.id, row.name, row.created_at, store_.count_keys(row.id)});
+    out.push_back(tenant_info(row));
   }
   return out;
+}
+
+TenantInfo LocalService::tenant_info(const store::TenantRow& row) {
+  return TenantInfo{row.id, row.name, row.created_at, store_.count_keys(row.id), row.credit_usd_micros,
+                    store_.tenant_spent_micros(row.id)};
+}
+
+Result<TenantInfo> LocalService::add_tenant_credit(const std::string& name, std::optional<std::int64_t> add_micros) {
+  if (auto s = require_operator("changing a tenant's credit"); !s) return s.error();
+  if (add_micros && *add_micros <= 0) return make_error(ErrorKind::usage, "--add-usd must be a positive amount");
+  std::optional<TenantInfo> changed;
+  store_.write_transaction([&] {
+    auto row = store_.tenant_by_name(name);
+    if (!row) return;
+    if (add_micros) row->credit_usd_micros = row->credit_usd_micros.value_or(0) + *add_micros;
+    else row->credit_usd_micros.reset();
+    store_.set_tenant_credit(row->id, row->credit_usd_micros);
+    changed = tenant_info(*row);
+  });
+  if (!changed)
+    return make_error(ErrorKind::not_found, "no tenant named " + name + " (x420 tenants list shows the tenants)");
+  return std::move(*changed);
 }
 
 Result<TenantInfo> LocalService::delete_tenant(const std::string& name) {
@@ -423,7 +460,7 @@ Result<TenantInfo> LocalService::delete_tenant(const std::string& name) {
   store_.write_transaction([&] {
     const auto row = store_.tenant_by_name(name);
     if (!row) return;
-    deleted = TenantInfo{row->id, row->name, row->created_at, store_.count_keys(row->id)};
+    deleted = tenant_info(*row);
     store_.delete_tenant(row->id);  // cascades to keys, tokens, upstreams and usage
   });
   if (!deleted)

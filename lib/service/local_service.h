@@ -32,8 +32,10 @@ class LocalService final : public Service {
   Result<IssuedTenant> create_tenant(const std::string& name) override;
   Result<std::vector<TenantInfo>> list_tenants() override;
   Result<TenantInfo> delete_tenant(const std::string& name) override;
+  Result<TenantInfo> add_tenant_credit(const std::string& name, std::optional<std::int64_t> add_micros) override;
 
  private:
+  TenantInfo tenant_info(const store::TenantRow& row);
   Result<store::TenantRow> visible_tenant(const std::string& name);
   Result<store::KeyRow> visible_key(const store::TenantRow& tenant, const std::string& id);
   KeyInfo info_of(const store::KeyRow& row, const std::string& tenant_name) const;

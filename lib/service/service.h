@@ -23,7 +23,14 @@ struct KeySpec {
   std::optional<std::int64_t> tpm;
   std::optional<UnixSeconds> expires_in;  // from now
   bool no_log = false;
+  // nullopt: the server's default
+  std::optional<std::string> redaction;  // "pseudonymize", "mask", "block" or "off"
+  std::optional<bool> store_conversations;
+  std::optional<UnixSeconds> conversation_ttl;  // 0: kept until deleted
 };
+
+// The redaction modes a server or a key may use (DESIGN.md, "Redaction modes").
+bool is_redaction_mode(std::string_view mode);
 
 // What may be shown of a key: never its secret, never its hash.
 struct KeyInfo {
@@ -42,6 +49,9 @@ struct KeyInfo {
   std::optional<std::int64_t> rpm;
   std::optional<std::int64_t> tpm;
   bool no_log = false;
+  std::optional<std::string> redaction;
+  std::optional<bool> store_conversations;
+  std::optional<UnixSeconds> conversation_ttl;
 };
 
 // A key's plaintext, returned exactly once (create and rotate).
@@ -55,6 +65,8 @@ struct TenantInfo {
   std::string name;
   UnixSeconds created_at = 0;
   std::int64_t key_count = 0;
+  std::optional<std::int64_t> credit_usd_micros;  // prepaid credit granted; nullopt: no balance limit
+  std::int64_t spent_usd_micros = 0;               // over all its usage rows
 };
 
 struct IssuedTenant {
@@ -132,6 +144,9 @@ class Service {
   virtual Result<IssuedTenant> create_tenant(const std::string& name) = 0;
   virtual Result<std::vector<TenantInfo>> list_tenants() = 0;
   virtual Result<TenantInfo> delete_tenant(const std::string& name) = 0;
+  // Adds prepaid credit to the tenant's balance (operator only); nullopt lifts the limit.
+  virtual Result<TenantInfo> add_tenant_credit(const std::string& name,
+                                               std::optional<std::int64_t> add_micros) = 0;
 };
 
 }  // namespace x420::service

@@ -17,6 +17,7 @@ struct TenantRow {
   std::string name;
   UnixSeconds created_at = 0;
   Blob wrapped_dek;  // the tenant's data key, sealed under the KEK
+  std::optional<std::int64_t> credit_usd_micros;  // prepaid credit granted; nullopt: unlimited
 };
 
 // An inference key. Only its keyed hash is kept; while a rotation's grace lasts the previous
@@ -38,6 +39,10 @@ struct KeyRow {
   std::optional<std::int64_t> rpm;
   std::optional<std::int64_t> tpm;
   bool no_log = false;
+  // Per-key settings; nullopt: the server's default.
+  std::optional<std::string> redaction;  // "pseudonymize", "mask", "block" or "off"
+  std::optional<bool> store_conversations;
+  std::optional<std::int64_t> conversation_ttl_s;  // 0: kept until deleted
 };
 
 enum class TokenRole { operator_role, tenant_admin };

@@ -83,7 +83,42 @@ CREATE INDEX usage_events_by_tenant_time ON usage_events(tenant_id, created_at);
 CREATE INDEX usage_events_by_key_time ON usage_events(key_id, created_at);
 )sql";
 
-constexpr std::array<std::string_view, 1> kMigrations = {kV1};
+// v2: per-key redaction and conversation settings, tenant credit, and the conversation store
+// (issue 5). A NULL setting means "the server's default".
+constexpr std::string_view kV2 = R"sql(
+ALTER TABLE tenants ADD COLUMN credit_usd_micros INTEGER;
+ALTER TABLE api_keys ADD COLUMN redaction TEXT
+  CHECK (redaction IN ('pseudonymize', 'mask', 'block', 'off'));
+ALTER TABLE api_keys ADD COLUMN store_conversations INTEGER;
+ALTER TABLE api_keys ADD COLUMN conversation_ttl_s INTEGER;
+
+CREATE TABLE conversations (
+  id         TEXT NOT NULL,
+  tenant_id  TEXT NOT NULL REFERENCES tenants(id) ON DELETE CASCADE,
+  key_id     TEXT,
+  created_at INTEGER NOT NULL,
+  updated_at INTEGER NOT NULL,
+  expires_at INTEGER,
+  PRIMARY KEY (tenant_id, id)
+);
+CREATE INDEX conversations_by_expiry ON conversations(expires_at) WHERE expires_at IS NOT NULL;
+
+CREATE TABLE conversation_records (
+  id              TEXT PRIMARY KEY,
+  tenant_id       TEXT NOT NULL,
+  conversation_id TEXT NOT NULL,
+  seq             INTEGER NOT NULL,
+  kind            TEXT NOT NULL CHECK (kind IN ('request', 'response')),
+  generation_id   TEXT,
+  created_at      INTEGER NOT NULL,
+  sealed          BLOB NOT NULL,
+  FOREIGN KEY (tenant_id, conversation_id) REFERENCES conversations(tenant_id, id) ON DELETE CASCADE
+);
+CREATE INDEX conversation_records_by_conversation
+  ON conversation_records(tenant_id, conversation_id, seq);
+)sql";
+
+constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
 
 }  // namespace
 

@@ -57,13 +57,15 @@ std::optional<Blob> opt_blob(const SQLite::Column& c) {
 
 constexpr const char* kKeyColumns =
     "id, tenant_id, name, hash, previous_hash, previous_valid_until, created_at, last_used_at, "
-    "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log";
+    "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log, redaction, "
+    "store_conversations, conversation_ttl_s";
 
-// The key's columns and its tenant's name (column 15).
+// The key's columns, its tenant's name (column 15), then the v2 settings.
 constexpr const char* kSelectKeys =
     "SELECT k.id, k.tenant_id, k.name, k.hash, k.previous_hash, k.previous_valid_until, "
     "k.created_at, k.last_used_at, k.expires_at, k.rotated_at, k.revoked_at, k.cap_usd_micros, "
-    "k.rpm, k.tpm, k.no_log, t.name FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ";
+    "k.rpm, k.tpm, k.no_log, t.name, k.redaction, k.store_conversations, k.conversation_ttl_s "
+    "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ";
 
 KeyRow key_from(SQLite::Statement& st) {
   KeyRow r;
@@ -83,12 +85,15 @@ KeyRow key_from(SQLite::Statement& st) {
   r.tpm = opt_int(st.getColumn(13));
   r.no_log = st.getColumn(14).getInt() != 0;
   r.tenant_name = st.getColumn(15).getString();
+  if (!st.getColumn(16).isNull()) r.redaction = st.getColumn(16).getString();
+  if (!st.getColumn(17).isNull()) r.store_conversations = st.getColumn(17).getInt() != 0;
+  r.conversation_ttl_s = opt_int(st.getColumn(18));
   return r;
 }
 
 TenantRow tenant_from(SQLite::Statement& st) {
   return TenantRow{st.getColumn(0).getString(), st.getColumn(1).getString(),
-                   st.getColumn(2).getInt64(), blob_of(st.getColumn(3))};
+                   st.getColumn(2).getInt64(), blob_of(st.getColumn(3)), opt_int(st.getColumn(4))};
 }
 
 class SqliteStore final : public Store {
@@ -143,16 +148,16 @@ class SqliteStore final : public Store {
   }
 
   std::optional<TenantRow> tenant_by_name(std::string_view name) override {
-    return one_tenant("SELECT id, name, created_at, wrapped_dek FROM tenants WHERE name = ?", name);
+    return one_tenant("SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants WHERE name = ?", name);
   }
 
   std::optional<TenantRow> tenant_by_id(std::string_view id) override {
-    return one_tenant("SELECT id, name, created_at, wrapped_dek FROM tenants WHERE id = ?", id);
+    return one_tenant("SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants WHERE id = ?", id);
   }
 
   std::vector<TenantRow> list_tenants() override {
     SQLite::Statement st(db_,
-                         "SELECT id, name, created_at, wrapped_dek FROM tenants ORDER BY name");
+                         "SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants ORDER BY name");
     std::vector<TenantRow> out;
     while (st.executeStep()) out.push_back(tenant_from(st));
     return out;
@@ -173,7 +178,7 @@ class SqliteStore final : public Store {
 
   void insert_key(const KeyRow& r) override {
     SQLite::Statement st(db_, std::string("INSERT INTO api_keys(") + kKeyColumns +
-                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, r.id);
     st.bind(2, r.tenant_id);
     bind_key_fields(st, r, 3);
@@ -208,9 +213,10 @@ class SqliteStore final : public Store {
                          "UPDATE api_keys SET name = ?, hash = ?, previous_hash = ?, "
                          "previous_valid_until = ?, created_at = ?, last_used_at = ?, "
                          "expires_at = ?, rotated_at = ?, revoked_at = ?, cap_usd_micros = ?, "
-                         "rpm = ?, tpm = ?, no_log = ? WHERE id = ?");
+                         "rpm = ?, tpm = ?, no_log = ?, redaction = ?, store_conversations = ?, "
+                         "conversation_ttl_s = ? WHERE id = ?");
     bind_key_fields(st, r, 1);
-    st.bind(14, r.id);
+    st.bind(17, r.id);
     if (st.exec() != 1) throw Fatal(ErrorKind::internal, "key " + r.id + " vanished during update");
   }
 
@@ -324,6 +330,20 @@ class SqliteStore final : public Store {
     return usage_from(st);
   }
 
+  void set_tenant_credit(std::string_view tenant_id, std::optional<std::int64_t> credit_micros) override {
+    SQLite::Statement st(db_, "UPDATE tenants SET credit_usd_micros = ? WHERE id = ?");
+    bind_opt(st, 1, credit_micros);
+    st.bind(2, std::string(tenant_id));
+    if (st.exec() != 1) throw Fatal(ErrorKind::not_found, "tenant " + std::string(tenant_id) + " vanished");
+  }
+
+  std::int64_t tenant_spent_micros(std::string_view tenant_id) override {
+    SQLite::Statement st(db_, "SELECT coalesce(sum(cost_usd_micros), 0) FROM usage_events WHERE tenant_id = ?");
+    st.bind(1, std::string(tenant_id));
+    st.executeStep();
+    return st.getColumn(0).getInt64();
+  }
+
   std::int64_t spent_micros(std::string_view key_id) override {
     SQLite::Statement st(db_, "SELECT coalesce(sum(cost_usd_micros), 0) FROM usage_events WHERE key_id = ?");
     st.bind(1, std::string(key_id));
@@ -391,7 +411,7 @@ class SqliteStore final : public Store {
     return r;
   }
 
-  // Binds name..no_log (13 values) starting at `first`.
+  // Binds name..conversation_ttl_s (16 values) starting at `first`.
   static void bind_key_fields(SQLite::Statement& st, const KeyRow& r, int first) {
     int i = first;
     st.bind(i++, r.name);
@@ -407,6 +427,10 @@ class SqliteStore final : public Store {
     bind_opt(st, i++, r.rpm);
     bind_opt(st, i++, r.tpm);
     st.bind(i++, r.no_log ? 1 : 0);
+    bind_opt(st, i++, r.redaction);
+    if (r.store_conversations) st.bind(i++, *r.store_conversations ? 1 : 0);
+    else st.bind(i++);
+    bind_opt(st, i++, r.conversation_ttl_s);
   }
 
   std::optional<TenantRow> one_tenant(const char* sql, std::string_view value) {

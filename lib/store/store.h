@@ -33,6 +33,10 @@ class Store {
   // Deletes the tenant and, by cascade, every row that belongs to it. False if it did not exist.
   virtual bool delete_tenant(std::string_view id) = 0;
   virtual std::int64_t count_keys(std::string_view tenant_id) = 0;
+  // The tenant's prepaid credit (total granted); nullopt: no balance limit.
+  virtual void set_tenant_credit(std::string_view tenant_id, std::optional<std::int64_t> credit_micros) = 0;
+  // What the tenant has spent, over all its usage rows (balance = credit - spent).
+  virtual std::int64_t tenant_spent_micros(std::string_view tenant_id) = 0;
 
   virtual void insert_key(const KeyRow& row) = 0;
   virtual std::optional<KeyRow> key_by_id(std::string_view id) = 0;

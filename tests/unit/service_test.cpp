@@ -4,6 +4,7 @@
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
 #include "keys/key_format.h"
+#include "store/forwarding_store.h"
 #include "service/bootstrap.h"
 #include "service/local_service.h"
 #include "temp_dir.h"
@@ -14,55 +15,15 @@ using namespace x420::service;
 namespace {
 
 // Counts lookups, to prove that malformed keys never reach the store.
-class CountingStore final : public store::Store {
+class CountingStore final : public store::ForwardingStore {
  public:
-  explicit CountingStore(store::Store& inner) : inner_(inner) {}
+  using ForwardingStore::ForwardingStore;
   int key_lookups = 0;
 
-  void write_transaction(const std::function<void()>& w) override { inner_.write_transaction(w); }
-  std::optional<store::Blob> meta(std::string_view n) override { return inner_.meta(n); }
-  void set_meta(std::string_view n, const store::Blob& v) override { inner_.set_meta(n, v); }
-  void insert_tenant(const store::TenantRow& r) override { inner_.insert_tenant(r); }
-  std::optional<store::TenantRow> tenant_by_name(std::string_view n) override {
-    return inner_.tenant_by_name(n);
-  }
-  std::optional<store::TenantRow> tenant_by_id(std::string_view i) override {
-    return inner_.tenant_by_id(i);
-  }
-  std::vector<store::TenantRow> list_tenants() override { return inner_.list_tenants(); }
-  bool delete_tenant(std::string_view i) override { return inner_.delete_tenant(i); }
-  std::int64_t count_keys(std::string_view t) override { return inner_.count_keys(t); }
-  void insert_key(const store::KeyRow& r) override { inner_.insert_key(r); }
   std::optional<store::KeyRow> key_by_id(std::string_view i) override {
     ++key_lookups;
     return inner_.key_by_id(i);
   }
-  std::vector<store::KeyRow> list_keys(std::string_view t) override { return inner_.list_keys(t); }
-  void update_key(const store::KeyRow& r) override { inner_.update_key(r); }
-  void insert_token(const store::TokenRow& r) override { inner_.insert_token(r); }
-  std::optional<store::TokenRow> token_by_id(std::string_view i) override {
-    return inner_.token_by_id(i);
-  }
-  void insert_upstream(const store::UpstreamRow& r) override { inner_.insert_upstream(r); }
-  std::vector<store::UpstreamRow> list_upstreams(std::string_view t) override {
-    return inner_.list_upstreams(t);
-  }
-  std::optional<store::UpstreamRow> upstream_by_name(std::string_view t, std::string_view n) override {
-    return inner_.upstream_by_name(t, n);
-  }
-  bool delete_upstream(std::string_view t, std::string_view n) override {
-    return inner_.delete_upstream(t, n);
-  }
-  void insert_usage(const store::UsageRow& r) override { inner_.insert_usage(r); }
-  std::optional<store::UsageRow> usage_by_id(std::string_view i) override { return inner_.usage_by_id(i); }
-  std::int64_t spent_micros(std::string_view k) override { return inner_.spent_micros(k); }
-  std::vector<store::UsageRow> list_usage(std::string_view t, std::string_view k, UnixSeconds s,
-                                          std::size_t l) override {
-    return inner_.list_usage(t, k, s, l);
-  }
-
- private:
-  store::Store& inner_;
 };
 
 struct Fixture {
