@@ -82,6 +82,8 @@ int run_delete(Context& ctx, const TenantOptions& o) {
 
 int run_credit(Context& ctx, const CreditOptions& o) {
   std::optional<std::int64_t> add;
+  if (!o.unlimited && o.add_usd.empty())
+    return ctx.fail(make_error(ErrorKind::usage, "tenants credit: give --add-usd AMOUNT or --unlimited"));
   if (!o.unlimited) {
     add = parse_usd_micros(o.add_usd);
     if (!add || *add <= 0)
@@ -123,7 +125,6 @@ void register_tenants(CLI::App& root, Invocation& inv) {
   auto* unlimited = credit->add_flag("--unlimited", credit_opts->unlimited,
                                      "No balance limit: only the keys' own caps apply");
   add->excludes(unlimited);
-  credit->require_option(1, 1);
   credit->footer(
       "A tenant starts with no balance limit. Once it has credit, the proxy freezes each request's\n"
       "maximum cost against credit minus spend and answers 402 when it cannot be covered.\n"

@@ -18,6 +18,7 @@ class KeyCache {
   KeyCache(service::Service& verifier, std::chrono::milliseconds ttl = std::chrono::seconds(1));
 
   Result<service::KeyInfo> verify(std::string_view key);
+  void clear() { entries_.clear(); }  // after a change through this process's admin API
 
  private:
   struct Entry {

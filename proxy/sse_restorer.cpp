@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "proxy/usage_tap.h"
+
 namespace x420::proxy {
 namespace {
 
@@ -132,6 +134,19 @@ std::string SseRestorer::flush_all() {
   return out;
 }
 
+bool SseRestorer::holding() const {
+  for (const auto& [key, ch] : channels_)
+    if (ch.restorer && ch.restorer->holding()) return true;
+  return false;
+}
+
+// Every placeholder starts with "X420_REDACTED_"; an event whose data has no 'X' (nor a \u escape
+// that could spell one) cannot hold or begin one, and with nothing held back from earlier events
+// it passes as it is: no JSON parse, no re-serialisation. Most events of a reply are like that.
+static bool cannot_touch_placeholders(std::string_view data) {
+  return data.find('X') == std::string_view::npos && data.find("\\u") == std::string_view::npos;
+}
+
 std::string SseRestorer::process_event(std::string_view event) {
   std::string name, data;
   std::vector<std::string_view> other;
@@ -161,6 +176,8 @@ std::string SseRestorer::process_event(std::string_view event) {
   for (auto line : other) prefix.append(line).append("\n");
   if (!has_data) return prefix.empty() ? std::string() : prefix + "\n";
   if (data == "[DONE]") return flush_all() + prefix + event_text(name, data);
+  if (cannot_touch_placeholders(data) && !holding() && !(drop_usage_chunks_ && names_usage_object(data)))
+    return std::string(event) + "\n\n";
 
   json doc = json::parse(data, nullptr, false);
   if (!doc.is_object())

@@ -34,6 +34,7 @@ class SseRestorer {
     std::string last_delta_json;  // that event's data, as a template for a flush
   };
   std::string process_event(std::string_view event);
+  bool holding() const;
   std::string flush_channel(const std::string& key);
   std::string flush_all();
 

@@ -25,6 +25,9 @@ void from_usage_object(const nlohmann::json& u, TokenUsage& usage) {
   take(number(u, "completion_tokens"), usage.output);
   take(number(u, "output_tokens"), usage.output);
   take(number(u, "cache_read_input_tokens"), usage.cached);
+  take(number(u, "cache_creation_input_tokens"), usage.cache_write);
+  if (auto c = u.find("cache_creation"); c != u.end() && c->is_object())
+    take(number(*c, "ephemeral_1h_input_tokens"), usage.cache_write_1h);
   for (const char* details : {"prompt_tokens_details", "input_tokens_details"})
     if (auto d = u.find(details); d != u.end() && d->is_object()) take(number(*d, "cached_tokens"), usage.cached);
   for (const char* details : {"completion_tokens_details", "output_tokens_details"})
@@ -42,25 +45,41 @@ void read_usage(std::string_view json, TokenUsage& usage) {
       if (auto u = w->find("usage"); u != w->end()) from_usage_object(*u, usage);
 }
 
+// Only data lines that name a usage object are parsed; OpenAI repeats "usage":null in every
+// chunk of a stream that asked for usage, and those are skipped without parsing.
+bool names_usage_object(std::string_view text) {
+  const auto at = text.find("\"usage\"");
+  if (at == std::string_view::npos) return false;
+  std::string_view rest = text.substr(at + 7);
+  while (!rest.empty() && (rest.front() == ' ' || rest.front() == ':')) rest.remove_prefix(1);
+  return !rest.starts_with("null") || text.find("\"usage\"", at + 7) != std::string_view::npos;
+}
+
+void UsageTap::line(std::string_view text) {
+  if (!text.starts_with("data:") || !names_usage_object(text)) return;
+  text.remove_prefix(5);
+  read_usage(text, usage_);
+}
+
 void UsageTap::feed(std::string_view bytes) {
-  for (char c : bytes) {
-    if (c == '\n') {
-      if (!skipping_ && line_.starts_with("data:") && line_.find("usage") != std::string::npos) {
-        std::string_view data(line_);
-        data.remove_prefix(5);
-        read_usage(data, usage_);
+  while (!bytes.empty()) {
+    const auto nl = bytes.find('\n');
+    const auto part = bytes.substr(0, nl);
+    if (!skipping_) {
+      if (line_.size() + part.size() > kMaxEventLine) {
+        skipping_ = true;
+        line_.clear();
+      } else if (nl != std::string_view::npos && line_.empty()) {
+        line(part);  // the common case: a whole line inside one piece, read in place
+      } else {
+        line_.append(part);
+        if (nl != std::string_view::npos) line(line_);
       }
-      line_.clear();
-      skipping_ = false;
-      continue;
     }
-    if (skipping_) continue;
-    if (line_.size() >= kMaxEventLine) {
-      skipping_ = true;
-      line_.clear();
-      continue;
-    }
-    line_.push_back(c);
+    if (nl == std::string_view::npos) break;
+    line_.clear();
+    skipping_ = false;
+    bytes.remove_prefix(nl + 1);
   }
 }
 

@@ -14,7 +14,13 @@ struct TokenUsage {
   std::int64_t output = 0;
   std::int64_t cached = 0;
   std::int64_t reasoning = 0;
+  std::int64_t cache_write = 0;     // Anthropic cache_creation_input_tokens
+  std::int64_t cache_write_1h = 0;  // the part of it written with the 1-hour TTL
 };
+
+// Whether an SSE data line (or JSON text) may carry token counts: it names "usage" with
+// something other than null. Cheap; no parsing.
+bool names_usage_object(std::string_view text);
 
 // Reads the usage of one JSON document (a reply, or one event's data) into `usage`.
 void read_usage(std::string_view json, TokenUsage& usage);
@@ -26,7 +32,8 @@ class UsageTap {
   const TokenUsage& usage() const { return usage_; }
 
  private:
-  std::string line_;
+  void line(std::string_view text);
+  std::string line_;       // the start of a line split across pieces
   bool skipping_ = false;  // a line too long to be a usage event
   TokenUsage usage_;
 };

@@ -69,6 +69,7 @@ class Restorer {
   std::string feed(std::string_view chunk);  // the text that is safe to emit now
   std::string finish();                      // whatever is still held back
   std::size_t restored() const { return restored_; }
+  bool holding() const { return !pending_.empty(); }  // text held back, waiting to be whole
 
  private:
   std::string process(bool final);

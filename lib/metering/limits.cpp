@@ -178,6 +178,11 @@ std::optional<FreezeId> InMemorySpendLedger::freeze(std::string_view key_id,
   return id;
 }
 
+bool InMemorySpendLedger::knows(std::string_view account) const {
+  std::lock_guard lock(mutex_);
+  return entries_.find(account) != entries_.end();
+}
+
 bool InMemorySpendLedger::settle(FreezeId id, std::int64_t actual_micros) {
   return end(id, std::max<std::int64_t>(actual_micros, 0));
 }

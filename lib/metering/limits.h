@@ -137,6 +137,10 @@ class SpendLedger {
 
   // Ends a freeze that cost nothing (the request failed before the upstream billed anything).
   virtual bool release(FreezeId id) = 0;
+
+  // Whether the ledger still remembers the account's spend, so the caller may skip reading it
+  // from the store (and pass 0 as already_spent_micros).
+  virtual bool knows(std::string_view account) const = 0;
 };
 
 class InMemorySpendLedger final : public SpendLedger {
@@ -151,6 +155,7 @@ class InMemorySpendLedger final : public SpendLedger {
                                  std::int64_t amount_micros) override;
   bool settle(FreezeId id, std::int64_t actual_micros) override;
   bool release(FreezeId id) override;
+  bool knows(std::string_view account) const override;
 
   struct Account {
     std::int64_t frozen_micros = 0;   // held by freezes in flight

@@ -95,6 +95,23 @@ start_listener() {
   return 1
 }
 
+# start_mock_upstream: the mock upstream (tests/mock_upstream) recording to $WORK/upstream.jsonl;
+# sets $MOCK to its port.
+start_mock_upstream() {
+  command -v node >/dev/null || { fail "node is needed for the mock upstream (apt-get install nodejs)"; return 1; }
+  start_listener "$WORK/mock.out" "$WORK/mock.err" node "$X420_SOURCE_DIR/tests/mock_upstream/server.js" \
+    --port 0 --record "$WORK/upstream.jsonl" --max-seconds 180 || return 1
+  MOCK=$PORT
+}
+
+# start_serve [SERVE OPTIONS...]: x420 serve on a free loopback port, log in $WORK/serve.log;
+# sets $URL and $SERVE_PID.
+start_serve() {
+  start_listener "$WORK/serve.out" "$WORK/serve.log" "$X420_BIN" serve --listen 127.0.0.1:0 "$@" || return 1
+  SERVE_PID=$LAST_PID
+  URL="http://127.0.0.1:$PORT"
+}
+
 json_field() {  # JSON FIELD: a top-level string/number/bool field, via jq
   jq -r ".$2" <<<"$1"
 }

@@ -621,6 +621,8 @@ function handle(opts, nextId) {
       const { safe, auth, primary } = recordedHeaders(req.headers);
       record({
         id: state.id, method: req.method, path, query, headers: safe,
+        // the client's port: the same one on two requests means a reused connection
+        conn: req.socket.remotePort,
         auth_sha256: primary, auth, body: rawBody, received_at: new Date().toISOString(),
       });
       if (state.closed) return;

@@ -1,0 +1,88 @@
+#include "proxy/proxy_state.h"
+
+#include <spdlog/spdlog.h>
+
+#include "service/redaction_keys.h"
+
+namespace x420::proxy {
+namespace {
+constexpr std::string_view kServerName = "x420";
+}  // namespace
+
+Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e)
+    : config(c),
+      store(*open.store),
+      keyring(*open.keyring),
+      engine(std::move(e)),
+      service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
+      keys(service),
+      scratch(engine->make_scratch()),
+      upstreams(upstream_tls, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
+  upstream_tls.set_default_verify_paths();
+  upstream_tls.set_verify_mode(ssl::verify_peer);
+  SSL_CTX_set_min_proto_version(upstream_tls.native_handle(), TLS1_2_VERSION);
+}
+
+Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const std::string& tenant) {
+  if (auto it = pseudonymizers.find(tenant); it != pseudonymizers.end()) return &it->second;
+  auto key = service::placeholder_key(store, keyring, tenant);
+  if (!key) return key.error();
+  return &pseudonymizers.emplace(tenant, detect::Pseudonymizer(std::move(key.value()))).first->second;
+}
+
+RedactionPolicy Proxy::redaction_for(const service::KeyInfo& key) const {
+  if (!key.redaction) return config.redaction;
+  if (*key.redaction == "mask") return RedactionPolicy::mask;
+  if (*key.redaction == "block") return RedactionPolicy::block;
+  if (*key.redaction == "off") return RedactionPolicy::off;
+  return RedactionPolicy::pseudonymize;
+}
+
+http::response<http::string_body> json_response(const Request& req, http::status status, std::string body) {
+  http::response<http::string_body> res{status, req.version()};
+  res.set(http::field::server, bsv(kServerName));
+  res.set(http::field::content_type, "application/json");
+  res.keep_alive(req.keep_alive());
+  res.body() = std::move(body);
+  res.prepare_payload();
+  return res;
+}
+
+void record_request(Proxy& p, const Request& req, std::string_view route, const Outcome& o) {
+  const auto elapsed = SteadyClock::now() - o.started;
+  const bool upstream_failed = !o.upstream.empty() && (o.status >= 500 || o.status == 0);
+  p.metrics.count(route, o.status, std::chrono::duration<double>(elapsed).count(), o.redacted_rules,
+                  upstream_failed ? std::string_view(o.upstream) : std::string_view());
+  const auto latency = std::chrono::duration_cast<std::chrono::milliseconds>(elapsed).count();
+  if (o.key) {
+    store::UsageRow row;
+    row.id = o.generation_id;
+    row.tenant_id = o.key->tenant_id;
+    row.key_id = o.key->id;
+    row.created_at = p.clock.now();
+    row.input_tokens = o.usage.input;
+    row.output_tokens = o.usage.output;
+    row.cached_tokens = o.usage.cached;
+    row.reasoning_tokens = o.usage.reasoning;
+    row.cost_usd_micros = o.cost_micros;
+    row.status = o.status;
+    if (!o.key->no_log) {  // a no-log key's row holds token counts and cost only
+      row.upstream = o.upstream;
+      row.model = o.model;
+      row.latency_ms = latency;
+      row.ttfb_ms = o.ttfb_ms;
+      row.error_type = o.error_type;
+      row.redactions = static_cast<std::int64_t>(o.redactions);
+    }
+    p.usage->submit(std::move(row));
+    if (o.key->no_log) return;  // and no access-log line
+  }
+  // The path without its query, which a caller might have pasted a key into.
+  const auto target = std::string_view(req.target().data(), req.target().size());
+  spdlog::info("{} {} {} {}ms key={} upstream={} model={} in={} out={} redactions={} id={}",
+               std::string(req.method_string()), target.substr(0, target.find('?')), o.status, latency,
+               o.key ? o.key->id : "-", o.upstream.empty() ? "-" : o.upstream, o.model.empty() ? "-" : o.model,
+               o.usage.input, o.usage.output, o.redactions, o.generation_id);
+}
+
+}  // namespace x420::proxy

@@ -1,0 +1,104 @@
+// What every connection of `x420 serve` shares (the Proxy), and what the proxy learns about one
+// request on its way through (the Outcome). Everything runs on the one I/O thread, so none of it
+// needs a lock.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <unordered_map>
+#include <unordered_set>
+#include <vector>
+
+#include "common/clock.h"
+#include "crypto/random.h"
+#include "detect/engine.h"
+#include "detect/redactor.h"
+#include "metering/limits.h"
+#include "metering/prices.h"
+#include "proxy/asio_types.h"
+#include "proxy/endpoints.h"
+#include "proxy/key_cache.h"
+#include "proxy/metrics.h"
+#include "proxy/server.h"
+#include "proxy/upstream_pool.h"
+#include "proxy/usage_tap.h"
+#include "proxy/usage_writer.h"
+#include "service/bootstrap.h"
+#include "service/local_service.h"
+
+namespace x420::proxy {
+
+struct Proxy {
+  Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e);
+
+  const ServeConfig& config;
+  store::Store& store;
+  const service::Keyring& keyring;
+  std::shared_ptr<const detect::Engine> engine;  // swapped by SIGHUP between requests' steps
+  SystemClock clock;
+  service::LocalService service;
+  KeyCache keys;
+  detect::Engine::ScratchPtr scratch;
+  ssl::context upstream_tls{ssl::context::tls_client};
+  UpstreamPool upstreams;
+  // Placeholders restored in replies: kept in memory only, per tenant.
+  std::unordered_map<std::string, detect::PlaceholderMap> placeholders;
+  std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;
+  std::size_t in_flight = 0;
+  bool draining = false;
+  std::unique_ptr<ssl::context> tls;             // the listening side's, when configured
+  std::unordered_set<tcp::socket*> connections;  // to close idle ones when draining
+  std::unique_ptr<UsageWriter> usage;            // usage rows, written off this thread
+  // Metering: in memory in one process (a Redis-backed twin comes with several replicas).
+  metering::SteadyMilliClock milli_clock;
+  metering::PriceTable prices = metering::PriceTable::with_builtin_prices();
+  metering::InMemoryRateLimiter limiter;
+  metering::InMemorySpendLedger ledger{milli_clock};
+  Metrics metrics;
+
+  Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant);
+  // The key's own mode when it has one, else the server's.
+  RedactionPolicy redaction_for(const service::KeyInfo& key) const;
+};
+
+struct Outcome {
+  std::string generation_id = "gen-" + crypto::random_base62(24);
+  std::optional<service::KeyInfo> key;
+  std::string upstream;
+  std::string model;
+  int status = 0;
+  std::string error_type;
+  std::size_t redactions = 0;
+  TokenUsage usage;
+  std::int64_t cost_micros = 0;
+  std::vector<std::string> redacted_rules;
+  bool usage_injected = false;  // the proxy added stream_options.include_usage
+  SteadyClock::time_point started = SteadyClock::now();
+  std::optional<std::int64_t> ttfb_ms;
+};
+
+// A JSON reply with the proxy's usual headers.
+http::response<http::string_body> json_response(const Request& req, http::status status, std::string body);
+
+template <class Stream>
+awaitable<void> send(Stream& stream, http::response<http::string_body> res) {
+  beast::error_code ec;
+  co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
+}
+
+// An error in the caller's API shape; recorded in the outcome for the usage row and the log.
+template <class Stream>
+awaitable<void> send_error(Stream& stream, const Request& req, ErrorShape shape, int status,
+                           std::string_view message, Outcome& outcome) {
+  outcome.status = status;
+  outcome.error_type = std::string(error_type(shape, status));
+  auto res = json_response(req, static_cast<http::status>(status), error_body(shape, status, message));
+  co_await send(stream, std::move(res));
+}
+
+// After a request: its metrics, its usage row (when a key was verified) and its access-log line
+// (none for no-log keys). Metadata only: never a body, a header value or a key.
+void record_request(Proxy& p, const Request& req, std::string_view route, const Outcome& o);
+
+}  // namespace x420::proxy

@@ -1,0 +1,87 @@
+#include "proxy/upstream_pool.h"
+
+#include <poll.h>
+
+namespace x420::proxy {
+namespace {
+
+// An idle HTTP/1.1 connection has nothing to read: readable means the upstream closed it (or
+// broke the protocol), either way it is not to be reused.
+bool still_open(UpstreamConnection& c) {
+  auto& socket = c.tcp().socket();
+  if (!socket.is_open()) return false;
+  pollfd fd{socket.native_handle(), POLLIN, 0};
+  return ::poll(&fd, 1, 0) == 0;
+}
+
+}  // namespace
+
+std::string UpstreamPool::pool_key(const UpstreamUrl& url) {
+  return (url.tls ? "https://" : "http://") + url.host + ":" + url.port;
+}
+
+std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const std::string& key) {
+  auto it = idle_.find(key);
+  if (it == idle_.end()) return nullptr;
+  auto& list = it->second;
+  const auto now = SteadyClock::now();
+  while (!list.empty()) {  // newest last: it is the most likely to be alive
+    Idle entry = std::move(list.back());
+    list.pop_back();
+    if (now - entry.since < limits_.idle_timeout && still_open(*entry.connection)) {
+      entry.connection->reused = true;
+      return std::move(entry.connection);
+    }
+  }
+  return nullptr;
+}
+
+awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(const UpstreamUrl& url) {
+  const std::string key = pool_key(url);
+  if (auto idle = take_idle(key)) co_return std::move(idle);
+
+  auto executor = co_await asio::this_coro::executor;
+  beast::error_code ec;
+  std::vector<tcp::endpoint> endpoints;
+  const auto port = static_cast<unsigned short>(std::stoi(url.port));
+  if (const auto address = asio::ip::make_address(url.host, ec); !ec) {
+    endpoints.emplace_back(address, port);  // an address needs no resolver round trip
+  } else {
+    tcp::resolver resolver(executor);
+    ec = {};
+    const auto results = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream's host could not be resolved");
+    for (const auto& r : results) endpoints.push_back(r.endpoint());
+  }
+
+  auto connection = url.tls ? std::make_unique<UpstreamConnection>(executor, tls_)
+                            : std::make_unique<UpstreamConnection>(executor);
+  auto& stream = connection->tcp();
+  stream.expires_after(limits_.connect_timeout);
+  co_await stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+  if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached");
+  stream.socket().set_option(tcp::no_delay(true), ec);
+  if (auto* tls = connection->tls()) {
+    SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
+    tls->set_verify_callback(ssl::host_name_verification(url.host));
+    co_await tls->async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
+    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached securely");
+  }
+  stream.expires_never();
+  co_return std::move(connection);
+}
+
+void UpstreamPool::release(const UpstreamUrl& url, std::unique_ptr<UpstreamConnection> connection) {
+  connection->tcp().expires_never();
+  auto& list = idle_[pool_key(url)];
+  if (list.size() >= limits_.max_idle_per_upstream) list.erase(list.begin());  // the oldest goes
+  list.push_back({std::move(connection), SteadyClock::now()});
+}
+
+std::size_t UpstreamPool::idle() const {
+  std::size_t n = 0;
+  for (const auto& [key, list] : idle_) n += list.size();
+  return n;
+}
+
+}  // namespace x420::proxy

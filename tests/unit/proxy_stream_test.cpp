@@ -1,0 +1,118 @@
+// The proxy's stream readers: SseRestorer (placeholders restored across SSE events, the fast
+// path for events that cannot touch one) and UsageTap (token counts read from streams as they
+// pass, in pieces cut anywhere).
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "proxy/sse_restorer.h"
+#include "proxy/usage_tap.h"
+
+using namespace x420;
+using namespace x420::proxy;
+
+namespace {
+
+const std::string kPlaceholder = "X420_REDACTED_aws_access_key_id_3f9a1c2e";
+const std::string kSecret = "AKIAIOSFODNN7EXAMPLE";
+
+std::string chat_event(std::string_view delta) {
+  return "data: " + nlohmann::json{{"choices", {{{"index", 0}, {"delta", {{"content", delta}}}}}}}.dump() + "\n\n";
+}
+
+// Joins the content deltas of every chat event in an SSE text.
+std::string joined_content(std::string_view sse) {
+  std::string out;
+  std::size_t at = 0;
+  while ((at = sse.find("data: {", at)) != std::string_view::npos) {
+    const auto end = sse.find('\n', at);
+    const auto doc = nlohmann::json::parse(sse.substr(at + 6, end - at - 6));
+    for (const auto& c : doc["choices"])
+      if (c.contains("delta") && c["delta"].contains("content")) out += c["delta"]["content"].get<std::string>();
+    at = end;
+  }
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("SseRestorer restores a placeholder split across events and fed in odd pieces") {
+  detect::PlaceholderMap map;
+  REQUIRE(map.add(kPlaceholder, kSecret));
+  std::string stream;
+  const std::string text = "key " + kPlaceholder + " done, no X here";
+  for (std::size_t i = 0; i < text.size(); i += 7) stream += chat_event(text.substr(i, 7));
+  stream += "data: [DONE]\n\n";
+
+  for (std::size_t piece : {1, 5, 64, 100000}) {
+    SseRestorer restorer(map);
+    std::string out;
+    for (std::size_t i = 0; i < stream.size(); i += piece) out += restorer.feed(std::string_view(stream).substr(i, piece));
+    out += restorer.finish();
+    CHECK(joined_content(out) == "key " + kSecret + " done, no X here");
+    CHECK(out.find("X420_REDACTED") == std::string::npos);
+    CHECK(out.ends_with("data: [DONE]\n\n"));
+  }
+}
+
+TEST_CASE("SseRestorer passes events that cannot touch a placeholder byte for byte") {
+  detect::PlaceholderMap map;
+  REQUIRE(map.add(kPlaceholder, kSecret));
+  SseRestorer restorer(map);
+  const std::string event = "event: x\ndata: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"plain  text\"}}],\"id\":1}\n\n";
+  CHECK(restorer.feed(event) == event);  // spacing and key order kept: it was not re-serialised
+}
+
+TEST_CASE("SseRestorer holds text that may start a placeholder, even across an event without X") {
+  detect::PlaceholderMap map;
+  REQUIRE(map.add(kPlaceholder, kSecret));
+  SseRestorer restorer(map);
+  std::string out = restorer.feed(chat_event("see X4"));
+  out += restorer.feed(chat_event("20_REDACTED_aws_access_key_id_3f9a1c2e."));
+  out += restorer.finish();
+  CHECK(joined_content(out) == "see " + kSecret + ".");
+}
+
+TEST_CASE("SseRestorer drops the usage-only chunk the proxy asked for, and keeps the others") {
+  detect::PlaceholderMap map;
+  SseRestorer restorer(map, /*drop_usage_chunks=*/true);
+  const std::string usage_chunk = "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":3,\"completion_tokens\":4}}\n\n";
+  const std::string null_usage = "data: {\"choices\":[{\"index\":0,\"delta\":{\"content\":\"hi\"}}],\"usage\":null}\n\n";
+  CHECK(restorer.feed(usage_chunk).empty());
+  CHECK(restorer.feed(null_usage) == null_usage);
+}
+
+TEST_CASE("UsageTap reads OpenAI's final usage chunk and skips the usage:null ones") {
+  UsageTap tap;
+  const std::string stream =
+      "data: {\"choices\":[{\"delta\":{\"content\":\"a\"}}],\"usage\":null}\n\n"
+      "data: {\"choices\":[],\"usage\":{\"prompt_tokens\":11,\"completion_tokens\":7,"
+      "\"prompt_tokens_details\":{\"cached_tokens\":5},\"completion_tokens_details\":{\"reasoning_tokens\":2}}}\n\n"
+      "data: [DONE]\n\n";
+  for (std::size_t i = 0; i < stream.size(); i += 3) tap.feed(std::string_view(stream).substr(i, 3));
+  CHECK(tap.usage().input == 11);
+  CHECK(tap.usage().output == 7);
+  CHECK(tap.usage().cached == 5);
+  CHECK(tap.usage().reasoning == 2);
+}
+
+TEST_CASE("UsageTap reads Anthropic's message_start and message_delta, cache writes included") {
+  UsageTap tap;
+  tap.feed(
+      "event: message_start\ndata: {\"type\":\"message_start\",\"message\":{\"usage\":{\"input_tokens\":20,"
+      "\"cache_read_input_tokens\":4,\"cache_creation_input_tokens\":9,"
+      "\"cache_creation\":{\"ephemeral_5m_input_tokens\":6,\"ephemeral_1h_input_tokens\":3},\"output_tokens\":1}}}\n\n");
+  tap.feed("event: message_delta\ndata: {\"type\":\"message_delta\",\"usage\":{\"output_tokens\":42}}\n\n");
+  CHECK(tap.usage().input == 20);
+  CHECK(tap.usage().cached == 4);
+  CHECK(tap.usage().cache_write == 9);
+  CHECK(tap.usage().cache_write_1h == 3);
+  CHECK(tap.usage().output == 42);
+}
+
+TEST_CASE("names_usage_object tells usage objects from usage:null without parsing") {
+  CHECK(names_usage_object("{\"usage\":{\"input_tokens\":1}}"));
+  CHECK_FALSE(names_usage_object("{\"usage\": null}"));
+  CHECK_FALSE(names_usage_object("{\"text\":\"no counts\"}"));
+  CHECK(names_usage_object("{\"usage\":null,\"response\":{\"usage\":{\"input_tokens\":1}}}"));
+}
