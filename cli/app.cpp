@@ -38,6 +38,10 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_redact(*app, inv);
   register_serve(*app, inv);
   register_usage(*app, inv);
+  register_history(*app, inv);
+  register_export(*app, inv);
+  register_account(*app, inv);
+  register_kek(*app, inv);
   register_completions(*app, inv);
   register_help(*app, inv);
   return app;

@@ -47,6 +47,10 @@ void register_scan(CLI::App& root, Invocation& inv);
 void register_redact(CLI::App& root, Invocation& inv);
 void register_serve(CLI::App& root, Invocation& inv);
 void register_usage(CLI::App& root, Invocation& inv);
+void register_history(CLI::App& root, Invocation& inv);
+void register_export(CLI::App& root, Invocation& inv);
+void register_account(CLI::App& root, Invocation& inv);
+void register_kek(CLI::App& root, Invocation& inv);
 void register_completions(CLI::App& root, Invocation& inv);
 void register_help(CLI::App& root, Invocation& inv);
 

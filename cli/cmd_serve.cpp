@@ -6,6 +6,9 @@
 #include "cli/detection_setup.h"
 #include "proxy/listen_address.h"
 #include "proxy/server.h"
+#include "common/time_format.h"
+
+#include <cstdlib>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -23,6 +26,8 @@ struct ServeOptions {
   std::string tls_cert;
   std::string tls_key;
   std::size_t max_body_mb = 10;
+  bool store_conversations = false;
+  std::string conversation_ttl = "24h";
   DetectionOptions detection;
 };
 
@@ -38,6 +43,14 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   config.db_path = ctx.db_path();
   config.tls_cert_file = o.tls_cert;
   config.tls_key_file = o.tls_key;
+  config.store_conversations = o.store_conversations;
+  const auto ttl = parse_duration(o.conversation_ttl);
+  if (!ttl)
+    return ctx.fail(make_error(ErrorKind::usage, "--conversation-ttl '" + o.conversation_ttl +
+                                                     "' is not a duration (e.g. 24h, 7d; 0 keeps them until deleted)"));
+  config.conversation_ttl_s = *ttl;
+  if (const char* sweep = std::getenv("X420_CONVERSATION_SWEEP_SECONDS"))  // tests: a sweep in seconds, not minutes
+    config.conversation_sweep_s = std::max(1, std::atoi(sweep));
   const DetectionOptions detection_options = o.detection;
   config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {
     auto rebuilt = build_detection(detection_options);
@@ -73,6 +86,12 @@ void register_serve(CLI::App& root, Invocation& inv) {
   serve->add_option("--tls-key", o->tls_key, "The certificate's private key (PEM)")->type_name("FILE");
   serve->add_option("--max-body-mb", o->max_body_mb, "Largest request body accepted (413 above)")
       ->check(CLI::Range(1, 1024))
+      ->capture_default_str();
+  serve->add_flag("--store-conversations", o->store_conversations,
+                  "Keep every key's conversations, redacted and sealed with the tenant's key (not no-log keys)");
+  serve->add_option("--conversation-ttl", o->conversation_ttl,
+                    "How long stored conversations live unless a key says otherwise (0: until deleted)")
+      ->type_name("DURATION")
       ->capture_default_str();
   add_detection_options(*serve, o->detection);
   serve->footer(

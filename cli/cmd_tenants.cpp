@@ -1,10 +1,9 @@
 // x420 tenants create|list|delete (operator)
 #include <CLI/CLI.hpp>
-#include <unistd.h>
 
-#include <iostream>
 
 #include "cli/cli.h"
+#include "cli/confirm.h"
 #include "cli/context.h"
 #include "cli/views.h"
 #include "common/money.h"
@@ -54,20 +53,11 @@ int run_list(Context& ctx) {
   return 0;
 }
 
-// Deleting a tenant takes all its keys with it, so it asks: type the name on a terminal, or
-// pass --yes in a script. Without either it refuses rather than guess.
-bool confirmed(const TenantOptions& o) {
-  if (o.yes) return true;
-  if (!::isatty(STDIN_FILENO) || !::isatty(STDERR_FILENO)) return false;
-  std::cerr << "This deletes tenant " << o.name
-            << " with all its keys, tokens, upstreams and usage. Type its name to confirm: ";
-  std::string typed;
-  std::getline(std::cin, typed);
-  return typed == o.name;
-}
-
 int run_delete(Context& ctx, const TenantOptions& o) {
-  if (!confirmed(o))
+  // It takes every key with it, so it asks first (type the name, or --yes in a script).
+  if (!confirmed_by_typing("This deletes tenant " + o.name +
+                               " with all its keys, tokens, upstreams, usage and conversations.",
+                           o.name, o.yes))
     return ctx.fail(make_error(ErrorKind::usage, "not deleting tenant " + o.name +
                                                      ": confirm by typing its name on a terminal, "
                                                      "or pass --yes"));

@@ -6,6 +6,7 @@
 #include <boost/beast/http.hpp>
 #include <boost/beast/ssl.hpp>
 
+#include <limits>
 #include <optional>
 #include <type_traits>
 
@@ -43,8 +44,8 @@ bool is_ip_literal(const std::string& host) {
 // and no completion handler can see a destroyed one.
 class Exchange {
  public:
-  Exchange(const ServerUrl& server, const HttpTimeouts& timeouts)
-      : server_(server), timeouts_(timeouts), resolver_(io_), deadline_(io_) {}
+  Exchange(const ServerUrl& server, const HttpTimeouts& timeouts, const BodySink& sink)
+      : server_(server), timeouts_(timeouts), sink_(sink), resolver_(io_), deadline_(io_) {}
 
   Result<HttpReply> run(Request request) {
     auto rethrow = [](std::exception_ptr e) {
@@ -62,6 +63,7 @@ class Exchange {
     }
     io_.run();
     crypto::wipe(request.body());  // it may carry an upstream's key
+    crypto::wipe(piece_);
     if (!reply_) return unreachable("no reply");
     return std::move(*reply_);
   }
@@ -72,6 +74,11 @@ class Exchange {
   }
 
   std::string seconds(std::chrono::seconds s) const { return std::to_string(s.count()) + " s"; }
+
+  Error read_failure(const beast::error_code& ec) const {
+    if (ec == beast::error::timeout) return unreachable("no reply within " + seconds(timeouts_.reply));
+    return unreachable("the connection ended before a whole reply (" + ec.message() + ")");
+  }
 
   template <class Stream>
   awaitable<void> talk(Stream& stream, Request& request) {
@@ -123,22 +130,48 @@ class Exchange {
                                                        : "sending failed (" + ec.message() + ")");
       co_return;
     }
+    // The head, then the body piece by piece: to the sink as it arrives when there is one and
+    // the status is 2xx, else gathered (bounded) for the caller.
     beast::flat_buffer buffer;
-    http::response_parser<http::string_body> parser;
-    parser.body_limit(kMaxReplyBytes);
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    http::response_parser<http::buffer_body> parser;
+    parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // bounded below, where no sink takes the pieces
+    co_await http::async_read_header(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
     if (ec) {
-      if (ec == beast::error::timeout) reply_ = unreachable("no reply within " + seconds(timeouts_.reply));
-      else if (ec == http::error::body_limit) reply_ = unreachable("its reply is over " + std::to_string(kMaxReplyBytes) + " bytes");
-      else reply_ = unreachable("the connection ended before a whole reply (" + ec.message() + ")");
+      reply_ = read_failure(ec);
       co_return;
     }
-    auto response = parser.release();
     HttpReply reply;
-    reply.status = static_cast<int>(response.result_int());
-    const auto type = response[http::field::content_type];
+    reply.status = static_cast<int>(parser.get().result_int());
+    const auto type = parser.get()[http::field::content_type];
     reply.content_type.assign(type.data(), type.size());
-    reply.body = std::move(response.body());
+    const bool streaming = sink_ && reply.status >= 200 && reply.status < 300;
+    piece_.resize(64 * 1024);
+    while (!parser.is_done()) {
+      parser.get().body().data = piece_.data();
+      parser.get().body().size = piece_.size();
+      if (streaming) tcp_stream.expires_after(timeouts_.reply);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) {
+        reply_ = streaming ? unreachable("the reply stopped before its end (" + ec.message() +
+                                         "; the server's log says why)")
+                           : read_failure(ec);
+        co_return;
+      }
+      const std::string_view got(piece_.data(), piece_.size() - parser.get().body().size);
+      if (streaming) {
+        if (auto taken = sink_(got); !taken) {
+          reply_ = taken.error();
+          co_return;
+        }
+      } else {
+        reply.body.append(got);
+        if (reply.body.size() > kMaxReplyBytes) {
+          reply_ = unreachable("its reply is over " + std::to_string(kMaxReplyBytes) + " bytes");
+          co_return;
+        }
+      }
+    }
     reply_ = std::move(reply);
 
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
@@ -151,6 +184,8 @@ class Exchange {
 
   const ServerUrl& server_;
   const HttpTimeouts& timeouts_;
+  const BodySink& sink_;
+  std::string piece_;  // one piece of a reply's body; wiped after (it may hold a new key)
   asio::io_context io_{1};
   ssl::context tls_{ssl::context::tls_client};
   tcp::resolver resolver_;
@@ -218,7 +253,7 @@ Result<ServerUrl> parse_server_url(std::string_view url) {
 
 Result<HttpReply> http_exchange(const ServerUrl& server, HttpMethod method, std::string_view target,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
-                                std::string_view body, const HttpTimeouts& timeouts) {
+                                std::string_view body, const HttpTimeouts& timeouts, const BodySink& sink) {
   const auto verb = method == HttpMethod::get ? http::verb::get
                     : method == HttpMethod::post ? http::verb::post
                                                  : http::verb::delete_;
@@ -235,7 +270,7 @@ Result<HttpReply> http_exchange(const ServerUrl& server, HttpMethod method, std:
     request.body() = std::string(body);
   }
   request.prepare_payload();
-  Exchange exchange(server, timeouts);
+  Exchange exchange(server, timeouts, sink);
   auto reply = exchange.run(std::move(request));
   return reply;
 }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <chrono>
+#include <functional>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -39,10 +40,17 @@ struct HttpTimeouts {
   std::chrono::seconds reply{60};  // for the whole exchange after connecting
 };
 
+// Receives a 2xx reply's body piece by piece, as it arrives; an error it returns ends the exchange.
+using BodySink = std::function<Status(std::string_view piece)>;
+
 // Sends one request to server.base_path + target. Any HTTP status is a reply; only failing to
-// get one (resolve, connect, TLS, timeout, a cut-off or oversized reply) is an error.
+// get one (resolve, connect, TLS, timeout, a cut-off or oversized reply) is an error. With a
+// `sink`, a 2xx body goes to it as it arrives (of any size; `reply` then applies to each wait
+// for more, not to the whole exchange) and HttpReply::body stays empty; other replies are read
+// whole as usual.
 Result<HttpReply> http_exchange(const ServerUrl& server, HttpMethod method, std::string_view target,
                                 const std::vector<std::pair<std::string, std::string>>& headers,
-                                std::string_view body, const HttpTimeouts& timeouts = {});
+                                std::string_view body, const HttpTimeouts& timeouts = {},
+                                const BodySink& sink = {});
 
 }  // namespace x420::cli

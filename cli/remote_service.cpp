@@ -96,11 +96,13 @@ RemoteService::RemoteService(ServerUrl server, std::string token)
 
 RemoteService::~RemoteService() { crypto::wipe(token_); }
 
-Result<nlohmann::json> RemoteService::call(HttpMethod method, const std::string& path, const std::string& body) {
+Result<nlohmann::json> RemoteService::call(HttpMethod method, const std::string& path, const std::string& body,
+                                           const BodySink& sink) {
   std::vector<std::pair<std::string, std::string>> headers{{"Authorization", "Bearer " + token_}};
-  auto reply = http_exchange(server_, method, path, headers, body);
+  auto reply = http_exchange(server_, method, path, headers, body, {}, sink);
   crypto::wipe(headers.front().second);
   if (!reply) return reply.error();
+  if (sink && reply->status >= 200 && reply->status < 300) return nlohmann::json();  // the body went to the sink
   auto doc = nlohmann::json::parse(reply->body, nullptr, /*allow_exceptions=*/false);
   crypto::wipe(reply->body);  // it may hold a new key or token
   const int status = reply->status;
@@ -236,6 +238,27 @@ Result<service::TenantInfo> RemoteService::add_tenant_credit(const std::string& 
   if (add_micros) body["add_usd"] = format_usd_micros(*add_micros);
   else body["unlimited"] = true;
   return one_of(call(HttpMethod::post, tenant_path(name) + "/credit", dump(body)), service::tenant_from_json);
+}
+
+Result<std::vector<service::ConversationInfo>> RemoteService::list_conversations(const std::string& tenant,
+                                                                                 std::size_t limit) {
+  return list_of(call(HttpMethod::get, tenant_path(tenant) + "/conversations?limit=" + std::to_string(limit)),
+                 service::conversation_from_json);
+}
+
+Result<service::ConversationDetail> RemoteService::show_conversation(const std::string& tenant, const std::string& id) {
+  return one_of(call(HttpMethod::get, tenant_path(tenant) + "/conversations/" + percent_encode(id)),
+                service::conversation_detail_from_json);
+}
+
+Status RemoteService::export_account(const std::string& tenant, const service::ExportSink& sink) {
+  auto done = call(HttpMethod::get, tenant_path(tenant) + "/export", {}, sink);
+  if (!done) return done.error();
+  return ok_status();
+}
+
+Result<service::TenantInfo> RemoteService::delete_account(const std::string& tenant) {
+  return one_of(call(HttpMethod::del, tenant_path(tenant) + "/account"), service::tenant_from_json);
 }
 
 }  // namespace x420::cli

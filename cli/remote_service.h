@@ -43,10 +43,18 @@ class RemoteService final : public service::Service {
   Result<service::TenantInfo> add_tenant_credit(const std::string& name,
                                                 std::optional<std::int64_t> add_micros) override;
 
+  Result<std::vector<service::ConversationInfo>> list_conversations(const std::string& tenant,
+                                                                    std::size_t limit) override;
+  Result<service::ConversationDetail> show_conversation(const std::string& tenant, const std::string& id) override;
+  // The server streams the bundle (chunked); each piece goes to `sink` as it arrives.
+  Status export_account(const std::string& tenant, const service::ExportSink& sink) override;
+  Result<service::TenantInfo> delete_account(const std::string& tenant) override;
+
  private:
   // One request; the parsed JSON of a 2xx reply, or the error the server (or the way to it)
   // gave. `body` may carry a secret: the caller wipes it.
-  Result<nlohmann::json> call(HttpMethod method, const std::string& path, const std::string& body = {});
+  Result<nlohmann::json> call(HttpMethod method, const std::string& path, const std::string& body = {},
+                              const BodySink& sink = {});
 
   ServerUrl server_;
   std::string token_;

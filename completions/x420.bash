@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -32,12 +32,21 @@ _x420() {
       "/serve") path="serve" ;;
       "/usage") path="usage" ;;
       "/generation") path="generation" ;;
+      "/history") path="history" ;;
+      "history/list") path="history list" ;;
+      "history/show") path="history show" ;;
+      "/export") path="export" ;;
+      "export/check") path="export check" ;;
+      "/account") path="account" ;;
+      "account/delete") path="account delete" ;;
+      "/kek") path="kek" ;;
+      "kek/rotate") path="kek rotate" ;;
       "/completions") path="completions" ;;
       "/help") path="help" ;;
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation history export account kek completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -57,9 +66,18 @@ _x420() {
     "upstreams remove") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --store-conversations --conversation-ttl --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "generation") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "history") COMPREPLY=($(compgen -W "list show --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "history list") COMPREPLY=($(compgen -W "--limit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "history show") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "export") COMPREPLY=($(compgen -W "check --output -o --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "export check") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "account") COMPREPLY=($(compgen -W "delete --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "account delete") COMPREPLY=($(compgen -W "--yes -y --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "kek") COMPREPLY=($(compgen -W "rotate --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "kek rotate") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "help") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
   esac

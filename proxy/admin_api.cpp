@@ -71,6 +71,8 @@ struct Call {
 struct Answer {
   http::status status = http::status::ok;
   ojson doc;
+  // The export: a body produced piece by piece while it is sent, never held whole.
+  std::optional<service::AccountExport> stream = std::nullopt;
 };
 
 using Handler = Result<Answer> (*)(Call&);
@@ -82,6 +84,10 @@ Result<Answer> as_answer(const Result<T>& result, http::status status = http::st
   else if constexpr (std::is_same_v<T, service::TenantInfo>) return Answer{status, service::tenant_json(*result)};
   else if constexpr (std::is_same_v<T, service::UpstreamInfo>) return Answer{status, service::upstream_json(*result)};
   else if constexpr (std::is_same_v<T, service::UsageInfo>) return Answer{status, service::usage_json(*result)};
+  else if constexpr (std::is_same_v<T, service::ConversationInfo>)
+    return Answer{status, service::conversation_json(*result)};
+  else if constexpr (std::is_same_v<T, service::ConversationDetail>)
+    return Answer{status, service::conversation_detail_json(*result)};
   else {
     auto list = ojson::array();
     for (const auto& item : *result) list.push_back(as_answer(Result<typename T::value_type>(item))->doc);
@@ -194,6 +200,14 @@ Result<Answer> add_upstream(Call& c) {
 Result<Answer> list_upstreams(Call& c) { return as_answer(c.service.list_upstreams(c.params[0])); }
 Result<Answer> remove_upstream(Call& c) { return as_answer(c.service.remove_upstream(c.params[0], c.params[1])); }
 
+// ?limit=N: 1 to kMaxUsageLimit.
+Result<std::size_t> limit_of(const std::string& value) {
+  const bool digits = !value.empty() && value.size() <= 6 && value.find_first_not_of("0123456789") == std::string::npos;
+  const std::size_t limit = digits ? std::stoul(value) : 0;
+  if (limit < 1 || limit > kMaxUsageLimit) return make_error(ErrorKind::usage, "limit must be 1 to 100000");
+  return limit;
+}
+
 // ?key=ID&since=T&limit=N; since is Unix seconds or an RFC 3339 time (default: everything).
 Result<Answer> list_usage(Call& c) {
   UnixSeconds since = 0;
@@ -208,9 +222,9 @@ Result<Answer> list_usage(Call& c) {
       if (!t) return make_error(ErrorKind::usage, "since must be Unix seconds or a time like 2026-11-01T10:00:00Z");
       since = *t;
     } else if (name == "limit") {
-      const bool digits = !value.empty() && value.size() <= 6 && value.find_first_not_of("0123456789") == std::string::npos;
-      limit = digits ? std::stoul(value) : 0;
-      if (limit < 1 || limit > kMaxUsageLimit) return make_error(ErrorKind::usage, "limit must be 1 to 100000");
+      const auto n = limit_of(value);
+      if (!n) return n.error();
+      limit = *n;
     } else {
       return make_error(ErrorKind::usage, "unknown query parameter '" + name.substr(0, 64) + "' (usage takes key, since, limit)");
     }
@@ -219,6 +233,32 @@ Result<Answer> list_usage(Call& c) {
 }
 
 Result<Answer> generation(Call& c) { return as_answer(c.service.generation(c.params[0], c.params[1])); }
+
+// ?limit=N (default 100).
+Result<Answer> list_conversations(Call& c) {
+  std::size_t limit = kDefaultUsageLimit;
+  for (const auto& [name, value] : c.query) {
+    if (name != "limit")
+      return make_error(ErrorKind::usage, "unknown query parameter '" + name.substr(0, 64) + "' (conversations take limit)");
+    const auto n = limit_of(value);
+    if (!n) return n.error();
+    limit = *n;
+  }
+  return as_answer(c.service.list_conversations(c.params[0], limit));
+}
+
+Result<Answer> show_conversation(Call& c) { return as_answer(c.service.show_conversation(c.params[0], c.params[1])); }
+Result<Answer> delete_account(Call& c) { return as_answer(c.service.delete_account(c.params[0])); }
+
+// Checked (tenant visible, its key opens) before the first byte, so a refusal is a proper error
+// reply; the bundle itself is produced as the server sends it (AdminReply::stream).
+Result<Answer> export_account(Call& c) {
+  auto exporter = c.service.begin_export(c.params[0]);
+  if (!exporter) return exporter.error();
+  Answer answer{http::status::ok, nullptr};
+  answer.stream.emplace(std::move(*exporter));
+  return answer;
+}
 
 struct Route {
   http::verb method;
@@ -245,6 +285,10 @@ constexpr Route kRoutes[] = {
     {http::verb::delete_, "/x420/v1/tenants/{tenant}/upstreams/{name}", remove_upstream, false},
     {http::verb::get, "/x420/v1/tenants/{tenant}/usage", list_usage, false},
     {http::verb::get, "/x420/v1/tenants/{tenant}/generations/{id}", generation, false},
+    {http::verb::get, "/x420/v1/tenants/{tenant}/conversations", list_conversations, false},
+    {http::verb::get, "/x420/v1/tenants/{tenant}/conversations/{id}", show_conversation, false},
+    {http::verb::get, "/x420/v1/tenants/{tenant}/export", export_account, false},
+    {http::verb::delete_, "/x420/v1/tenants/{tenant}/account", delete_account, false},
 };
 
 
@@ -256,13 +300,7 @@ AdminReply dispatch(store::Store& store, const service::Keyring& keyring, const 
   constexpr std::string_view kUnmatched = "/x420/v1/*";
 
   // Who is calling comes first: without a valid token, not even the route table is revealed.
-  const auto authorization = req[http::field::authorization];
-  const auto token = admin::bearer_token({authorization.data(), authorization.size()});
-  if (token.empty())
-    return {error_reply(req, make_error(ErrorKind::auth, "missing management token: send Authorization: Bearer x420m_… "
-                                                         "(the operator token from x420 init, or a tenant's admin token)")),
-            kUnmatched};
-  auto actor = service::authenticate_token(store, keyring, token);
+  auto actor = admin_actor(store, keyring, req);
   if (!actor) return {error_reply(req, actor.error()), kUnmatched};
 
   const auto segments = admin::split_path(path);
@@ -322,10 +360,26 @@ AdminReply dispatch(store::Store& store, const service::Keyring& keyring, const 
   Call call{service, std::move(params), std::move(*parsed_query), std::move(body)};
   auto answer = found->handler(call);
   if (!answer) return {error_reply(req, answer.error()), found->pattern};
+  if (answer->stream) {
+    auto head = json_reply(req, answer->status, nullptr);
+    head.body().clear();
+    return {std::move(head), found->pattern, std::move(answer->stream)};
+  }
   return {json_reply(req, answer->status, answer->doc), found->pattern};
 }
 
 }  // namespace
+
+Result<service::Actor> admin_actor(store::Store& store, const service::Keyring& keyring, const Request& req) {
+  const auto authorization = req[http::field::authorization];
+  const auto token = admin::bearer_token({authorization.data(), authorization.size()});
+  if (token.empty())
+    return make_error(ErrorKind::auth, "missing management token: send Authorization: Bearer x420m_… "
+                                       "(the operator token from x420 init, or a tenant's admin token)");
+  return service::authenticate_token(store, keyring, token);
+}
+
+Response admin_error_response(const Request& req, const Error& error) { return error_reply(req, error); }
 
 AdminReply handle_admin(store::Store& store, const service::Keyring& keyring, const Clock& clock, const Request& req) {
   try {

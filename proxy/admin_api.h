@@ -7,10 +7,14 @@
 #include <boost/beast/http/message.hpp>
 #include <boost/beast/http/string_body.hpp>
 
+#include <optional>
 #include <string_view>
 
 #include "common/clock.h"
+#include "common/result.h"
+#include "service/account_export.h"
 #include "service/keyring.h"
+#include "service/service.h"
 #include "store/store.h"
 
 namespace x420::proxy {
@@ -26,6 +30,9 @@ struct AdminReply {
   // The route's pattern ("/x420/v1/tenants/{tenant}/keys/{id}"), for metrics and the access log,
   // which must not carry what the caller put in the path (it might paste a key there).
   std::string_view route;
+  // Set for the export: `response` is then only the head, and the body is this producer's
+  // output, sent chunked as it is made so that memory does not grow with the account.
+  std::optional<service::AccountExport> stream = std::nullopt;
 };
 
 // Answers one request whose path is under /x420/v1/. Synchronous: every step is a store call.
@@ -34,5 +41,14 @@ struct AdminReply {
 // a body, a token or a key; an internal error's detail goes to the log, not to the caller.
 AdminReply handle_admin(store::Store& store, const service::Keyring& keyring, const Clock& clock,
                         const boost::beast::http::request<boost::beast::http::string_body>& request);
+
+// Who the request's management token (Authorization: Bearer) stands for; ErrorKind::auth when
+// there is none or it is not valid.
+Result<service::Actor> admin_actor(store::Store& store, const service::Keyring& keyring,
+                                   const boost::beast::http::request<boost::beast::http::string_body>& request);
+
+// An error as every admin route answers it: {"error":{"kind","message"}} with its kind's status.
+boost::beast::http::response<boost::beast::http::string_body> admin_error_response(
+    const boost::beast::http::request<boost::beast::http::string_body>& request, const Error& error);
 
 }  // namespace x420::proxy

@@ -2,7 +2,11 @@
 
 #include <nlohmann/json.hpp>
 
+#include <charconv>
+
 #include "detect/json_body.h"
+#include "proxy/conversation_capture.h"
+#include "service/conversations.h"
 #include "proxy/relay.h"
 #include "proxy/routing.h"
 #include "proxy/upstream_url.h"
@@ -53,6 +57,55 @@ std::optional<std::pair<metering::Freeze, metering::Freeze>> freeze_cost(Proxy& 
     held.second = metering::Freeze(p.ledger, *id);
   }
   return held;
+}
+
+// Where this exchange is stored, if it is: never for a no-log key; for a key that asks, or for
+// every key when the server stores conversations.
+struct Storing {
+  std::string conversation_id;
+  std::optional<UnixSeconds> ttl;
+};
+
+std::string header_value(const Request& req, std::string_view name) {
+  const auto it = req.find(bsv(name));
+  return it == req.end() ? std::string() : std::string(it->value());
+}
+
+// The TTL: the key's own, else the server's; a client's x420-conversation-ttl header may shorten
+// it (positive seconds), never lengthen it.
+Result<std::optional<UnixSeconds>> conversation_ttl(Proxy& p, const Request& req, const service::KeyInfo& key) {
+  std::int64_t ttl = key.conversation_ttl.value_or(p.config.conversation_ttl_s);
+  const std::string asked = header_value(req, kConversationTtlHeader);
+  if (!asked.empty()) {
+    std::int64_t seconds = 0;
+    const auto [end, ec] = std::from_chars(asked.data(), asked.data() + asked.size(), seconds);
+    if (ec != std::errc() || end != asked.data() + asked.size() || seconds <= 0)
+      return make_error(ErrorKind::usage, "x420-conversation-ttl must be a positive number of seconds");
+    ttl = ttl == 0 ? seconds : std::min(ttl, seconds);
+  }
+  if (ttl == 0) return std::optional<UnixSeconds>();
+  return std::optional<UnixSeconds>(ttl);
+}
+
+Result<std::optional<Storing>> storing(Proxy& p, const Request& req, const service::KeyInfo& key,
+                                       const nlohmann::json& body, const std::string& generation_id) {
+  if (key.no_log || !key.store_conversations.value_or(p.config.store_conversations)) return std::optional<Storing>();
+  Storing s;
+  s.conversation_id = header_value(req, kConversationHeader);
+  if (!s.conversation_id.empty() && !service::is_valid_conversation_id(s.conversation_id))
+    return make_error(ErrorKind::usage, "x420-conversation-id must be 1 to " +
+                                            std::to_string(service::kMaxConversationIdLength) +
+                                            " printable ASCII characters without spaces");
+  if (s.conversation_id.empty()) {
+    auto tenant_key = p.conversation_key_for(key.tenant);
+    if (!tenant_key) return tenant_key.error();
+    s.conversation_id = derived_conversation_id(**tenant_key, body);
+  }
+  if (s.conversation_id.empty()) s.conversation_id = "conv-" + generation_id;  // nothing to derive it from
+  auto ttl = conversation_ttl(p, req, key);
+  if (!ttl) return ttl.error();
+  s.ttl = *ttl;
+  return std::optional<Storing>(std::move(s));
 }
 
 }  // namespace
@@ -189,6 +242,15 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     co_return req.keep_alive();
   }
 
+  auto stored = storing(p, req, verified, doc, outcome.generation_id);
+  if (!stored) {
+    const std::string message = stored.error().message;
+    co_await send_error(client, req, shape, stored.error().kind == ErrorKind::usage ? 400 : 500, message, outcome);
+    co_return req.keep_alive();
+  }
+  std::optional<ReplyCapture> capture;
+  if (*stored) capture.emplace();
+
   auto url = parse_upstream_url(upstream.base_url);
   auto secret = p.keyring.open_upstream_secret(upstream);
   if (!url || !secret) {
@@ -213,7 +275,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   up_req.body() = std::move(body);
   up_req.prepare_payload();
 
-  const RelayRequest relay_request{req, up_req, endpoint, map, secret->view()};
+  const RelayRequest relay_request{req, up_req, endpoint, map, secret->view(), capture ? &*capture : nullptr};
   RelayResult relayed;
   for (int attempt = 0; attempt < 2; ++attempt) {  // a second time only on a fresh connection
     auto connection = co_await p.upstreams.acquire(*url);
@@ -229,6 +291,19 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   if (relayed.retry) {  // even a fresh connection closed at once
     co_await send_error(client, req, shape, 502, "the upstream closed the connection", outcome);
     co_return req.keep_alive();
+  }
+
+  if (capture && outcome.status > 0 && outcome.status < 400) {
+    service::ConversationWrite exchange;
+    exchange.tenant_id = verified.tenant_id;
+    exchange.conversation_id = (*stored)->conversation_id;
+    exchange.key_id = verified.id;
+    exchange.generation_id = outcome.generation_id;
+    exchange.now = p.clock.now();
+    exchange.ttl = (*stored)->ttl;
+    exchange.request_text = std::move(up_req.body());
+    exchange.response_text = capture->finish();
+    p.usage->submit(std::move(exchange));
   }
 
   // settle: the actual cost from the upstream's usage, for the ledger, the limiter and the row

@@ -30,6 +30,13 @@ Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const std::string& tenan
   return &pseudonymizers.emplace(tenant, detect::Pseudonymizer(std::move(key.value()))).first->second;
 }
 
+Result<const crypto::SecretBytes*> Proxy::conversation_key_for(const std::string& tenant) {
+  if (auto it = conversation_keys.find(tenant); it != conversation_keys.end()) return &it->second;
+  auto key = service::placeholder_key(store, keyring, tenant);
+  if (!key) return key.error();
+  return &conversation_keys.emplace(tenant, std::move(key.value())).first->second;
+}
+
 RedactionPolicy Proxy::redaction_for(const service::KeyInfo& key) const {
   if (!key.redaction) return config.redaction;
   if (*key.redaction == "mask") return RedactionPolicy::mask;

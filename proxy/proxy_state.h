@@ -58,6 +58,9 @@ struct Proxy {
   Metrics metrics;
 
   Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant);
+  // The tenant's key for conversation ids derived from their first message.
+  Result<const crypto::SecretBytes*> conversation_key_for(const std::string& tenant);
+  std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;
   // The key's own mode when it has one, else the server's.
   RedactionPolicy redaction_for(const service::KeyInfo& key) const;
 };

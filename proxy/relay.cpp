@@ -133,6 +133,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
       const auto piece = co_await read_piece();
       if (ec) break;
       tap.feed(piece);
+      if (r.capture) r.capture->stream(piece);
       if (rewrite) {
         const std::string out = restorer.feed(piece);
         if (!out.empty()) co_await write_chunk(client, out, ec);
@@ -187,6 +188,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     body = redact_error_reply(p, std::move(body), r.upstream_key);
   } else {
     read_usage(body, outcome.usage);
+    if (r.capture) r.capture->whole(body);
     if (r.placeholders && r.placeholders->size())
       body = detect::restore(body, *r.placeholders, detect::Restorer::Escape::json_string);
   }

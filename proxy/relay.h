@@ -5,6 +5,7 @@
 
 #include <string_view>
 
+#include "proxy/conversation_capture.h"
 #include "proxy/proxy_state.h"
 
 namespace x420::proxy {
@@ -23,6 +24,7 @@ struct RelayRequest {
   const Endpoint& endpoint;
   const detect::PlaceholderMap* placeholders;  // null when nothing is to be restored
   std::string_view upstream_key;               // masked should an upstream echo it
+  ReplyCapture* capture = nullptr;             // the reply, unrestored, when the conversation is stored
 };
 
 template <class Stream>

@@ -67,6 +67,39 @@ http::response<http::string_body> read_only_route(Proxy& p, const Request& req, 
                        nlohmann::ordered_json{{"data", service::usage_json(*row)}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace));
 }
 
+// The export, chunked as it is produced. A failure part-way (a record that does not open, a
+// client gone) ends the connection without the last chunk, so the receiver sees a cut-off reply
+// and a bundle without its "complete" trailer, never a whole-looking one.
+template <class Stream>
+awaitable<bool> send_export(Stream& stream, AdminReply& admin) {
+  http::response<http::empty_body> head{admin.response.result(), admin.response.version()};
+  for (const auto& field : admin.response) head.set(field.name_string(), field.value());
+  head.erase(http::field::content_length);
+  head.chunked(true);
+  http::response_serializer<http::empty_body> serializer(head);
+  beast::error_code ec;
+  co_await http::async_write_header(stream, serializer, asio::redirect_error(asio::use_awaitable, ec));
+  if (ec) co_return false;
+  std::string chunk;
+  for (;;) {
+    chunk.clear();
+    auto more = admin.stream->next(chunk);
+    if (!more) {
+      spdlog::error("export stopped: {}", more.error().message);
+      co_return false;
+    }
+    if (!chunk.empty()) {
+      auto piece = http::make_chunk(asio::buffer(chunk));
+      co_await asio::async_write(stream, piece, asio::redirect_error(asio::use_awaitable, ec));
+      if (ec) co_return false;
+    }
+    if (!*more) break;
+  }
+  auto last = http::make_chunk_last();
+  co_await asio::async_write(stream, last, asio::redirect_error(asio::use_awaitable, ec));
+  co_return !ec;
+}
+
 template <class Stream>
 awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
   Outcome outcome;
@@ -95,7 +128,11 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
     // A revoke, rotation or deletion through this service takes effect at once, not after the
     // key cache's second.
     if (req.method() != http::verb::get) p.keys.clear();
-    co_await send(stream, std::move(admin.response));
+    if (admin.stream) {
+      if (!co_await send_export(stream, admin)) keep = false;
+    } else {
+      co_await send(stream, std::move(admin.response));
+    }
     p.metrics.count(admin.route, outcome.status,
                     std::chrono::duration<double>(SteadyClock::now() - outcome.started).count(), {}, {});
     const auto ms = std::chrono::duration_cast<std::chrono::milliseconds>(SteadyClock::now() - outcome.started).count();
@@ -230,7 +267,8 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
              std::shared_ptr<const detect::Engine> engine) {
   asio::io_context io{1};
   Proxy proxy(config, open, std::move(engine));
-  proxy.usage = std::make_unique<UsageWriter>(store::open_sqlite_store(config.db_path, {}));
+  proxy.usage = std::make_unique<UsageWriter>(store::open_sqlite_store(config.db_path, {}), *open.keyring,
+                                              std::chrono::seconds(config.conversation_sweep_s));
   auto tls = server_tls(config);
   if (!tls) return tls.error();
   proxy.tls = std::move(tls.value());
@@ -293,6 +331,18 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
     });
   };
   wait_reload();
+
+  // Placeholder mappings age out (see PlaceholderMap::next_generation).
+  asio::steady_timer placeholder_timer(io);
+  std::function<void()> age_placeholders = [&] {
+    placeholder_timer.expires_after(std::chrono::seconds(config.placeholder_ttl_s));
+    placeholder_timer.async_wait([&](const beast::error_code& error) {
+      if (error) return;
+      for (auto& [tenant, map] : proxy.placeholders) map.next_generation();
+      age_placeholders();
+    });
+  };
+  age_placeholders();
 
   asio::co_spawn(io, accept_loop(proxy, acceptor), asio::detached);
   if (config.announce) {

@@ -29,6 +29,15 @@ struct ServeConfig {
   // TLS on the listening side when both are set (PEM files): 1.3 preferred, 1.2 minimum.
   std::string tls_cert_file;
   std::string tls_key_file;
+  // Conversations (redacted, sealed per record) are kept for keys that ask, or for every key
+  // but no-log ones when this is on; they live conversation_ttl_s (0: until deleted), and a
+  // sweep every conversation_sweep_s deletes the expired.
+  bool store_conversations = false;
+  std::int64_t conversation_ttl_s = 24 * 3600;
+  int conversation_sweep_s = 300;
+  // A placeholder's mapping to its secret is kept in memory this long after its last use (between
+  // this and twice this), for replies to restore; then forgotten.
+  int placeholder_ttl_s = 3600;
   // How long SIGTERM waits for in-flight requests before cutting them off.
   int drain_timeout_s = 30;
   // The store file, for the usage writer's own connection.

@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "common/clock.h"
+
 namespace x420::proxy {
 
 namespace {
@@ -11,8 +13,9 @@ constexpr std::size_t kMaxBatch = 512;
 constexpr std::size_t kMaxQueued = 100'000;  // past this the I/O thread would rather drop than grow
 }  // namespace
 
-UsageWriter::UsageWriter(std::unique_ptr<store::Store> store)
-    : store_(std::move(store)), thread_([this] { run(); }) {}
+UsageWriter::UsageWriter(std::unique_ptr<store::Store> store, const service::Keyring& keyring,
+                         std::chrono::seconds sweep_every)
+    : store_(std::move(store)), keyring_(keyring), sweep_every_(sweep_every), thread_([this] { run(); }) {}
 
 UsageWriter::~UsageWriter() {
   {
@@ -27,34 +30,82 @@ void UsageWriter::submit(store::UsageRow row) {
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
-      spdlog::error("usage queue full: a usage row was dropped");
+      spdlog::error("write queue full: a usage row was dropped");
       return;
     }
-    queue_.push_back(std::move(row));
+    queue_.emplace_back(std::move(row));
   }
   wake_.notify_one();
 }
 
+void UsageWriter::submit(service::ConversationWrite exchange) {
+  {
+    std::lock_guard lock(mutex_);
+    if (queue_.size() >= kMaxQueued) {
+      spdlog::error("write queue full: a conversation exchange was not stored");
+      return;
+    }
+    queue_.emplace_back(std::move(exchange));
+  }
+  wake_.notify_one();
+}
+
+void UsageWriter::write(std::vector<Item>& batch) {
+  std::vector<const store::UsageRow*> rows;
+  for (const auto& item : batch) {
+    if (const auto* row = std::get_if<store::UsageRow>(&item)) {
+      rows.push_back(row);
+      continue;
+    }
+    // Each exchange commits on its own: one bad record does not take a batch of rows with it.
+    if (auto s = service::record_exchange(*store_, keyring_, std::get<service::ConversationWrite>(item)); !s)
+      spdlog::error("a conversation exchange was not stored: {}", s.error().message);
+  }
+  if (rows.empty()) return;
+  try {
+    store_->write_transaction([&] {
+      for (const auto* row : rows) store_->insert_usage(*row);
+    });
+  } catch (const std::exception& e) {
+    spdlog::error("{} usage row(s) not written: {}", rows.size(), e.what());
+  }
+}
+
+void UsageWriter::sweep() {
+  try {
+    const auto deleted = service::sweep_expired_conversations(*store_, SystemClock().now());
+    if (deleted > 0) spdlog::info("swept {} expired conversation(s)", deleted);
+  } catch (const std::exception& e) {
+    spdlog::error("conversation sweep failed: {}", e.what());
+  }
+}
+
 void UsageWriter::run() {
-  std::vector<store::UsageRow> batch;
+  std::vector<Item> batch;
+  auto next_sweep = std::chrono::steady_clock::now();
   for (;;) {
+    bool sweep_now = false;
     {
       std::unique_lock lock(mutex_);
-      wake_.wait(lock, [&] { return stopping_ || !queue_.empty(); });
+      auto ready = [&] { return stopping_ || !queue_.empty(); };
+      if (sweep_every_.count() > 0) {
+        wake_.wait_until(lock, next_sweep, ready);
+        sweep_now = std::chrono::steady_clock::now() >= next_sweep;
+      } else {
+        wake_.wait(lock, ready);
+      }
       if (queue_.empty() && stopping_) return;
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
       }
     }
-    try {
-      store_->write_transaction([&] {
-        for (const auto& row : batch) store_->insert_usage(row);
-      });
-    } catch (const std::exception& e) {
-      spdlog::error("{} usage row(s) not written: {}", batch.size(), e.what());
-    }
+    write(batch);
     batch.clear();
+    if (sweep_now) {
+      sweep();
+      next_sweep = std::chrono::steady_clock::now() + sweep_every_;
+    }
   }
 }
 

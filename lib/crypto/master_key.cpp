@@ -22,6 +22,14 @@ constexpr int kBase64Variant = sodium_base64_VARIANT_URLSAFE_NO_PADDING;
 
 std::string errno_text() { return std::strerror(errno); }
 
+// Makes a rename in `dir` durable.
+void sync_directory(const fs::path& dir) {
+  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
+    ::fsync(dfd);
+    ::close(dfd);
+  }
+}
+
 }  // namespace
 
 std::string encode_master_key(const SecretBytes& key) {
@@ -102,11 +110,15 @@ Status write_master_key_file(const fs::path& path, const SecretBytes& key) {
     ::unlink(tmp.c_str());
     return make_error(ErrorKind::usage, "cannot write master key " + path.string() + ": " + why);
   }
-  // Make the rename itself durable.
-  if (const int dfd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC); dfd >= 0) {
-    ::fsync(dfd);
-    ::close(dfd);
-  }
+  sync_directory(dir);
+  return ok_status();
+}
+
+Status promote_master_key_file(const fs::path& pending, const fs::path& path) {
+  if (::rename(pending.c_str(), path.c_str()) != 0)
+    return make_error(errno == ENOENT ? ErrorKind::not_found : ErrorKind::usage,
+                      "cannot rename " + pending.string() + " to " + path.string() + ": " + errno_text());
+  sync_directory(path.has_parent_path() ? path.parent_path() : fs::path("."));
   return ok_status();
 }
 

@@ -26,4 +26,8 @@ Result<SecretBytes> read_master_key_file(const std::filesystem::path& path);
 // either the old key or the new one, never a torn file. Creates missing folders with mode 0700.
 Status write_master_key_file(const std::filesystem::path& path, const SecretBytes& key);
 
+// Renames `pending` over `path` and makes the rename durable (fsync of the folder): the last
+// step of a KEK rotation, atomic like the write.
+Status promote_master_key_file(const std::filesystem::path& pending, const std::filesystem::path& path);
+
 }  // namespace x420::crypto

@@ -24,18 +24,39 @@ std::string json_escaped(std::string_view s) {
 
 }  // namespace
 
+namespace {
+void wipe_all(std::unordered_map<std::string, std::string>& entries) {
+  for (auto& [placeholder, secret] : entries) crypto::wipe(secret);
+  entries.clear();
+}
+}  // namespace
+
 PlaceholderMap::~PlaceholderMap() {
-  for (auto& [placeholder, secret] : entries_) crypto::wipe(secret);
+  wipe_all(entries_);
+  wipe_all(previous_);
 }
 
 bool PlaceholderMap::add(const std::string& placeholder, std::string_view secret) {
+  if (auto old = previous_.find(placeholder); old != previous_.end()) {
+    if (old->second != secret) return false;
+    entries_.insert(previous_.extract(old));  // used again: young again
+    return true;
+  }
   auto [it, inserted] = entries_.try_emplace(placeholder, secret);
   return inserted || it->second == secret;
 }
 
 const std::string* PlaceholderMap::find(std::string_view placeholder) const {
-  auto it = entries_.find(std::string(placeholder));
-  return it == entries_.end() ? nullptr : &it->second;
+  const std::string key(placeholder);
+  if (auto it = entries_.find(key); it != entries_.end()) return &it->second;
+  auto it = previous_.find(key);
+  return it == previous_.end() ? nullptr : &it->second;
+}
+
+void PlaceholderMap::next_generation() {
+  wipe_all(previous_);
+  previous_ = std::move(entries_);
+  entries_.clear();
 }
 
 std::string Pseudonymizer::placeholder(std::string_view rule_id, std::string_view secret,

@@ -30,11 +30,19 @@ class PlaceholderMap {
   // False if the placeholder is already taken by a different secret.
   bool add(const std::string& placeholder, std::string_view secret);
   const std::string* find(std::string_view placeholder) const;
-  std::size_t size() const { return entries_.size(); }
+  std::size_t size() const { return entries_.size() + previous_.size(); }
+  // The current generation's entries.
   const std::unordered_map<std::string, std::string>& entries() const { return entries_; }
+
+  // Forgetting by age without a timestamp per entry: the current generation becomes the previous
+  // one and the previous one is wiped. An entry added or used again since the last call
+  // survives the next one, so calling this every T keeps a mapping between T and 2T after its
+  // last use (the service's placeholder TTL).
+  void next_generation();
 
  private:
   std::unordered_map<std::string, std::string> entries_;
+  std::unordered_map<std::string, std::string> previous_;
 };
 
 class Pseudonymizer {

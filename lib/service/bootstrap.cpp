@@ -2,6 +2,7 @@
 
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
+#include "service/kek_rotation.h"
 #include "service/local_service.h"
 
 namespace x420::service {
@@ -33,6 +34,18 @@ Result<crypto::SecretBytes> require_master_key(const std::string& db_path,
   return key;
 }
 
+// The keyring of an initialised store: its master key, or — when a KEK rotation committed and
+// was cut off before renaming the new key into place — the new one, finishing that rotation.
+Result<Keyring> unlock(store::Store& store, const std::string& db_path, const MasterKeySource& source) {
+  auto kek = require_master_key(db_path, source);
+  if (!kek) return kek.error();
+  auto keyring = Keyring::open(store, std::move(kek.value()));
+  if (keyring) return keyring;
+  if (keyring.error().kind == ErrorKind::auth && !source.env_value)
+    if (auto finished = finish_interrupted_rotation(store, source.file)) return finished;
+  return make_error(keyring.error().kind, keyring.error().message + " (" + describe(source) + ")");
+}
+
 void ensure_default_tenant(store::Store& store, const Keyring& keyring, const Clock& clock,
                            InitReport& report) {
   if (store.tenant_by_name(kDefaultTenant)) return;
@@ -55,11 +68,8 @@ Result<InitReport> initialize(const std::string& db_path, const MasterKeySource&
   auto store = store::open_sqlite_store(db_path, {.create = true});
 
   if (Keyring::is_initialised(*store)) {
-    auto kek = require_master_key(db_path, source);
-    if (!kek) return kek.error();
-    auto keyring = Keyring::open(*store, std::move(kek.value()));
-    if (!keyring) return make_error(keyring.error().kind, keyring.error().message + " (" +
-                                                              describe(source) + ")");
+    auto keyring = unlock(*store, db_path, source);
+    if (!keyring) return keyring.error();
     store->write_transaction([&] { ensure_default_tenant(*store, *keyring, clock, report); });
     return report;
   }
@@ -86,12 +96,8 @@ Result<OpenStore> open_store(const std::string& db_path, const MasterKeySource& 
   if (!Keyring::is_initialised(*store))
     return make_error(ErrorKind::usage,
                       "the store at " + db_path + " is not initialised (run `x420 init`)");
-  auto kek = require_master_key(db_path, source);
-  if (!kek) return kek.error();
-  auto keyring = Keyring::open(*store, std::move(kek.value()));
-  if (!keyring)
-    return make_error(keyring.error().kind,
-                      keyring.error().message + " (" + describe(source) + ")");
+  auto keyring = unlock(*store, db_path, source);
+  if (!keyring) return keyring.error();
   return OpenStore{std::move(store), std::make_unique<Keyring>(std::move(keyring.value()))};
 }
 

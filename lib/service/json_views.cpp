@@ -165,6 +165,38 @@ ojson upstream_json(const UpstreamInfo& u) {
           {"base_url", u.base_url}, {"models", u.models}, {"created_at", format_timestamp(u.created_at)}};
 }
 
+ojson conversation_json(const ConversationInfo& c) {
+  return {{"id", c.id},
+          {"tenant", c.tenant},
+          {"key_id", c.key_id.empty() ? ojson(nullptr) : ojson(c.key_id)},
+          {"created_at", format_timestamp(c.created_at)},
+          {"updated_at", format_timestamp(c.updated_at)},
+          {"expires_at", time_or_null(c.expires_at)},
+          {"records", c.record_count}};
+}
+
+ojson record_meta_json(const ConversationRecord& r) {
+  return {{"id", r.id},
+          {"seq", r.seq},
+          {"kind", r.kind},
+          {"generation_id", r.generation_id.empty() ? ojson(nullptr) : ojson(r.generation_id)},
+          {"created_at", format_timestamp(r.created_at)}};
+}
+
+ojson conversation_detail_json(const ConversationDetail& d) {
+  auto doc = conversation_json(d.info);
+  doc.erase("records");
+  doc["record_count"] = d.info.record_count;
+  auto records = ojson::array();
+  for (const auto& r : d.records) {
+    auto one = record_meta_json(r);
+    one["text"] = r.text;
+    records.push_back(std::move(one));
+  }
+  doc["records"] = std::move(records);
+  return doc;
+}
+
 Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
   FieldReader f(doc, "key");
   KeyInfo k;
@@ -236,6 +268,49 @@ Result<UsageInfo> usage_from_json(const nlohmann::json& doc) {
   u.redactions = f.integer("redactions");
   if (auto e = f.error()) return *e;
   return u;
+}
+
+Result<ConversationInfo> conversation_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "conversation");
+  ConversationInfo c;
+  c.id = f.text("id");
+  c.tenant = f.text("tenant");
+  c.key_id = f.optional_text("key_id").value_or("");
+  c.created_at = f.time("created_at");
+  c.updated_at = f.time("updated_at");
+  c.expires_at = f.optional_time("expires_at");
+  c.record_count = f.integer("records");
+  if (auto e = f.error()) return *e;
+  return c;
+}
+
+Result<ConversationDetail> conversation_detail_from_json(const nlohmann::json& doc) {
+  FieldReader f(doc, "conversation");
+  ConversationDetail d;
+  d.info.id = f.text("id");
+  d.info.tenant = f.text("tenant");
+  d.info.key_id = f.optional_text("key_id").value_or("");
+  d.info.created_at = f.time("created_at");
+  d.info.updated_at = f.time("updated_at");
+  d.info.expires_at = f.optional_time("expires_at");
+  d.info.record_count = f.integer("record_count");
+  if (auto e = f.error()) return *e;
+  const auto records = doc.find("records");
+  if (records == doc.end() || !records->is_array())
+    return make_error(ErrorKind::internal, "the server's conversation has no list of records (is the server running another version of x420?)");
+  for (const auto& item : *records) {
+    FieldReader r(item, "conversation record");
+    ConversationRecord rec;
+    rec.id = r.text("id");
+    rec.seq = r.integer("seq");
+    rec.kind = r.text("kind");
+    rec.generation_id = r.optional_text("generation_id").value_or("");
+    rec.created_at = r.time("created_at");
+    rec.text = r.text("text");
+    if (auto e = r.error()) return *e;
+    d.records.push_back(std::move(rec));
+  }
+  return d;
 }
 
 ojson error_json(const Error& error) {

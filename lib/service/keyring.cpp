@@ -8,6 +8,8 @@ namespace {
 constexpr std::string_view kHashingKeyMeta = "hashing_key";
 // Associated data: a sealed blob opens only in the role it was sealed for.
 constexpr std::string_view kHashingKeyAd = "x420/hashing-key/v1";
+constexpr std::string_view kKekIdMeta = "kek_id";
+constexpr std::string_view kKekIdContext = "x420/kek-id/v1";
 
 std::string dek_ad(std::string_view tenant_id) {
   return "x420/dek/v1|tenant:" + std::string(tenant_id);
@@ -22,6 +24,7 @@ std::string upstream_ad(std::string_view tenant_id, std::string_view name) {
 Keyring Keyring::create(store::Store& store, crypto::SecretBytes kek) {
   auto hashing_key = crypto::generate_key();
   store.set_meta(kHashingKeyMeta, crypto::seal(kek, hashing_key.view(), kHashingKeyAd));
+  store.set_meta(kKekIdMeta, kek_id_of(kek));
   return Keyring(std::move(kek), std::move(hashing_key));
 }
 
@@ -64,6 +67,42 @@ Result<crypto::SecretBytes> Keyring::open_upstream_secret(const store::UpstreamR
 
 Result<crypto::SecretBytes> Keyring::open_dek(const store::TenantRow& tenant) const {
   return crypto::open(kek_, tenant.wrapped_dek, dek_ad(tenant.id));
+}
+
+store::Blob Keyring::kek_id_of(const crypto::SecretBytes& kek) {
+  const auto h = crypto::keyed_hash(kek, kKekIdContext);
+  return store::Blob(h.begin(), h.begin() + 16);
+}
+
+Status Keyring::check_current(store::Store& store) const {
+  const auto recorded = store.meta(kKekIdMeta);
+  if (!recorded || *recorded == kek_id_of(kek_)) return ok_status();
+  return make_error(ErrorKind::conflict,
+                    "the store's master key was rotated (x420 kek rotate) after this process opened it; "
+                    "restart it (x420 serve) so that it uses the new key");
+}
+
+Keyring::Rewrapped Keyring::rewrap(store::Store& store, const crypto::SecretBytes& new_kek) const {
+  Rewrapped done;
+  store.set_meta(kHashingKeyMeta, crypto::seal(new_kek, hashing_key_.view(), kHashingKeyAd));
+  for (const auto& tenant : store.list_tenants()) {
+    auto dek = open_dek(tenant);
+    if (!dek)
+      throw Fatal(ErrorKind::internal, "the data key of tenant " + tenant.name +
+                                           " does not open with the current master key; nothing was changed");
+    store.set_tenant_dek(tenant.id, crypto::seal(new_kek, dek->view(), dek_ad(tenant.id)));
+    ++done.tenants;
+    for (const auto& upstream : store.list_upstreams(tenant.id)) {
+      auto secret = open_upstream_secret(upstream);
+      if (!secret)
+        throw Fatal(ErrorKind::internal, "the secret of upstream " + upstream.name + " (tenant " + tenant.name +
+                                             ") does not open with the current master key; nothing was changed");
+      store.set_upstream_secret(upstream.id, crypto::seal(new_kek, secret->view(), upstream_ad(tenant.id, upstream.name)));
+      ++done.upstreams;
+    }
+  }
+  store.set_meta(kKekIdMeta, kek_id_of(new_kek));
+  return done;
 }
 
 }  // namespace x420::service

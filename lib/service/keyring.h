@@ -35,6 +35,25 @@ class Keyring {
   Result<crypto::SecretBytes> open_upstream_secret(const store::UpstreamRow& row) const;
   Result<crypto::SecretBytes> open_dek(const store::TenantRow& tenant) const;
 
+  // The KEK's public identity: a keyed hash of a constant under the KEK, which tells keys apart
+  // and reveals nothing of them. Recorded in the store's meta at init and by each rotation.
+  static store::Blob kek_id_of(const crypto::SecretBytes& kek);
+  // ErrorKind::conflict when the store records another KEK than this keyring's: another process
+  // rotated it since this one opened the store (a running `x420 serve` must be restarted).
+  // Called before anything is sealed under the KEK, so that a store never holds a mix.
+  Status check_current(store::Store& store) const;
+
+  struct Rewrapped {
+    std::int64_t tenants = 0;
+    std::int64_t upstreams = 0;
+  };
+  // KEK rotation, inside the caller's transaction: reseals the hashing key (unchanged, so key
+  // hashes still verify), every tenant's DEK and every upstream secret under `new_kek`, and
+  // records its identity. Sealed records are not touched: they are under the DEKs. Throws Fatal
+  // naming the row if any of them does not open under the current KEK, which rolls the
+  // transaction back: a rotation never leaves some rows under one key and some under another.
+  Rewrapped rewrap(store::Store& store, const crypto::SecretBytes& new_kek) const;
+
  private:
   Keyring(crypto::SecretBytes kek, crypto::SecretBytes hashing_key)
       : kek_(std::move(kek)), hashing_key_(std::move(hashing_key)) {}

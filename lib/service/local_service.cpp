@@ -3,6 +3,7 @@
 #include "common/time_format.h"
 #include "crypto/random.h"
 #include "keys/key_format.h"
+#include "service/usage_view.h"
 
 namespace x420::service {
 namespace {
@@ -318,6 +319,10 @@ Result<UpstreamInfo> LocalService::add_upstream(const std::string& tenant, Upstr
   row.created_at = clock_.now();
   row.sealed_secret = keyring_.seal_upstream_secret(t->id, spec.name, spec.api_key);
   store_.write_transaction([&] {
+    if (auto current = keyring_.check_current(store_); !current) {
+      refused = current.error();
+      return;
+    }
     if (store_.upstream_by_name(t->id, spec.name)) {
       refused = make_error(ErrorKind::conflict, "an upstream named " + spec.name +
                                                     " already exists (x420 upstreams remove it first)");
@@ -353,31 +358,6 @@ Result<UpstreamInfo> LocalService::remove_upstream(const std::string& tenant, co
   return std::move(*removed);
 }
 
-namespace {
-
-UsageInfo usage_info(const store::UsageRow& r, const std::string& tenant) {
-  UsageInfo u;
-  u.id = r.id;
-  u.tenant = tenant;
-  u.key_id = r.key_id;
-  u.upstream = r.upstream;
-  u.model = r.model;
-  u.created_at = r.created_at;
-  u.input_tokens = r.input_tokens;
-  u.output_tokens = r.output_tokens;
-  u.cached_tokens = r.cached_tokens;
-  u.reasoning_tokens = r.reasoning_tokens;
-  u.cost_usd_micros = r.cost_usd_micros;
-  u.latency_ms = r.latency_ms;
-  u.ttfb_ms = r.ttfb_ms;
-  u.status = r.status;
-  u.error_type = r.error_type;
-  u.redactions = r.redactions;
-  return u;
-}
-
-}  // namespace
-
 Result<std::vector<UsageInfo>> LocalService::list_usage(const std::string& tenant, const std::string& key_id,
                                                        UnixSeconds since, std::size_t limit) {
   auto t = visible_tenant(tenant);
@@ -406,6 +386,10 @@ Result<IssuedTenant> LocalService::create_tenant(const std::string& name) {
   std::optional<IssuedTenant> issued;
   std::optional<Error> refused;
   store_.write_transaction([&] {
+    if (auto current = keyring_.check_current(store_); !current) {
+      refused = current.error();
+      return;
+    }
     if (store_.tenant_by_name(name)) {
       refused = make_error(ErrorKind::conflict, "a tenant named " + name + " already exists");
       return;
@@ -417,7 +401,7 @@ Result<IssuedTenant> LocalService::create_tenant(const std::string& name) {
     row.wrapped_dek = keyring_.seal_new_dek(row.id);
     store_.insert_tenant(row);
     auto token = issue_token(store_, keyring_, clock_, Actor::tenant_admin(row.id), name + " admin");
-    issued = IssuedTenant{TenantInfo{row.id, row.name, row.created_at, 0}, std::move(token)};
+    issued = IssuedTenant{TenantInfo{row.id, row.name, row.created_at, 0, std::nullopt, 0}, std::move(token)};
   });
   if (refused) return *refused;
   return std::move(*issued);
@@ -456,17 +440,7 @@ Result<TenantInfo> LocalService::add_tenant_credit(const std::string& name, std:
 
 Result<TenantInfo> LocalService::delete_tenant(const std::string& name) {
   if (auto s = require_operator("deleting a tenant"); !s) return s.error();
-  std::optional<TenantInfo> deleted;
-  store_.write_transaction([&] {
-    const auto row = store_.tenant_by_name(name);
-    if (!row) return;
-    deleted = tenant_info(*row);
-    store_.delete_tenant(row->id);  // cascades to keys, tokens, upstreams and usage
-  });
-  if (!deleted)
-    return make_error(ErrorKind::not_found,
-                      "no tenant named " + name + " (x420 tenants list shows the tenants)");
-  return std::move(*deleted);
+  return erase_tenant(name);
 }
 
 std::string issue_token(store::Store& store, const Keyring& keyring, const Clock& clock,

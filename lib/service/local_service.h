@@ -2,6 +2,7 @@
 // and, per request, by the proxy's admin API with the Actor its token resolves to.
 #pragma once
 
+#include "service/account_export.h"
 #include "service/keyring.h"
 #include "service/service.h"
 #include "store/store.h"
@@ -34,7 +35,17 @@ class LocalService final : public Service {
   Result<TenantInfo> delete_tenant(const std::string& name) override;
   Result<TenantInfo> add_tenant_credit(const std::string& name, std::optional<std::int64_t> add_micros) override;
 
+  // The data lifecycle (local_service_data.cpp).
+  Result<std::vector<ConversationInfo>> list_conversations(const std::string& tenant, std::size_t limit) override;
+  Result<ConversationDetail> show_conversation(const std::string& tenant, const std::string& id) override;
+  Status export_account(const std::string& tenant, const ExportSink& sink) override;
+  Result<TenantInfo> delete_account(const std::string& tenant) override;
+  // The export as a producer the caller pulls from: the admin API streams it as HTTP chunks.
+  Result<AccountExport> begin_export(const std::string& tenant);
+
  private:
+  // Deletes the tenant named `name` and every row of it, then empties the write-ahead log.
+  Result<TenantInfo> erase_tenant(const std::string& name);
   TenantInfo tenant_info(const store::TenantRow& row);
   Result<store::TenantRow> visible_tenant(const std::string& name);
   Result<store::KeyRow> visible_key(const store::TenantRow& tenant, const std::string& id);

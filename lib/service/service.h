@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -109,6 +110,35 @@ struct UsageInfo {
   std::int64_t redactions = 0;
 };
 
+// A stored conversation, as `x420 history list` shows it: metadata, no text.
+struct ConversationInfo {
+  std::string id;
+  std::string tenant;
+  std::string key_id;  // empty when none
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+  std::optional<UnixSeconds> expires_at;  // nullopt: kept until deleted
+  std::int64_t record_count = 0;
+};
+
+// One turn, decrypted: the redacted request or the upstream's reply (placeholders not restored).
+struct ConversationRecord {
+  std::string id;
+  std::int64_t seq = 0;
+  std::string kind;  // "request" or "response"
+  std::string generation_id;
+  UnixSeconds created_at = 0;
+  std::string text;
+};
+
+struct ConversationDetail {
+  ConversationInfo info;
+  std::vector<ConversationRecord> records;
+};
+
+// Receives an export's bytes in order; an error it returns stops the export.
+using ExportSink = std::function<Status(std::string_view chunk)>;
+
 // Who is calling: the operator (every tenant) or a tenant's admin (that tenant only).
 struct Actor {
   enum class Role { operator_role, tenant_admin } role = Role::operator_role;
@@ -147,6 +177,18 @@ class Service {
   // Adds prepaid credit to the tenant's balance (operator only); nullopt lifts the limit.
   virtual Result<TenantInfo> add_tenant_credit(const std::string& name,
                                                std::optional<std::int64_t> add_micros) = 0;
+
+  // Stored conversations, most recently updated first.
+  virtual Result<std::vector<ConversationInfo>> list_conversations(const std::string& tenant, std::size_t limit) = 0;
+  // One conversation with its records decrypted, in order.
+  virtual Result<ConversationDetail> show_conversation(const std::string& tenant, const std::string& id) = 0;
+  // The tenant's export bundle (docs/export-format.md), handed to `sink` piece by piece as it is
+  // produced: memory does not grow with the account. On an error the bundle stops without its
+  // "complete" trailer, so `x420 export check` can tell.
+  virtual Status export_account(const std::string& tenant, const ExportSink& sink) = 0;
+  // Deletes the tenant with every row of it in one transaction, no tombstone: its keys stop
+  // working at once. The operator may delete any tenant; a tenant admin its own.
+  virtual Result<TenantInfo> delete_account(const std::string& tenant) = 0;
 };
 
 }  // namespace x420::service

@@ -4,6 +4,27 @@
 
 namespace x420::service {
 
+UsageInfo usage_info(const store::UsageRow& r, const std::string& tenant) {
+  UsageInfo u;
+  u.id = r.id;
+  u.tenant = tenant;
+  u.key_id = r.key_id;
+  u.upstream = r.upstream;
+  u.model = r.model;
+  u.created_at = r.created_at;
+  u.input_tokens = r.input_tokens;
+  u.output_tokens = r.output_tokens;
+  u.cached_tokens = r.cached_tokens;
+  u.reasoning_tokens = r.reasoning_tokens;
+  u.cost_usd_micros = r.cost_usd_micros;
+  u.latency_ms = r.latency_ms;
+  u.ttfb_ms = r.ttfb_ms;
+  u.status = r.status;
+  u.error_type = r.error_type;
+  u.redactions = r.redactions;
+  return u;
+}
+
 nlohmann::ordered_json usage_json(const UsageInfo& u) {
   return {
       {"id", u.id},

@@ -5,9 +5,13 @@
 #include <nlohmann/json.hpp>
 
 #include "service/service.h"
+#include "store/records.h"
 
 namespace x420::service {
 
 nlohmann::ordered_json usage_json(const UsageInfo& u);
+
+// What may be shown of a stored usage row (all of it: it holds metadata only).
+UsageInfo usage_info(const store::UsageRow& row, const std::string& tenant);
 
 }  // namespace x420::service

@@ -48,6 +48,33 @@ class ForwardingStore : public Store {
     return inner_.list_usage(t, k, s, l);
   }
 
+  void set_tenant_dek(std::string_view t, const Blob& b) override { inner_.set_tenant_dek(t, b); }
+  void set_upstream_secret(std::int64_t u, const Blob& b) override { inner_.set_upstream_secret(u, b); }
+
+  void upsert_conversation(const ConversationRow& r) override { inner_.upsert_conversation(r); }
+  std::int64_t next_record_seq(std::string_view t, std::string_view c) override { return inner_.next_record_seq(t, c); }
+  void insert_conversation_record(const ConversationRecordRow& r) override { inner_.insert_conversation_record(r); }
+  std::vector<ConversationRow> list_conversations(std::string_view t, std::size_t l) override {
+    return inner_.list_conversations(t, l);
+  }
+  std::optional<ConversationRow> conversation_by_id(std::string_view t, std::string_view i) override {
+    return inner_.conversation_by_id(t, i);
+  }
+  std::int64_t delete_expired_conversations(UnixSeconds n) override { return inner_.delete_expired_conversations(n); }
+  void reclaim_deleted() override { inner_.reclaim_deleted(); }
+  void for_each_conversation(std::string_view t, const std::optional<PagePosition>& a, std::size_t l,
+                             const std::function<void(const ConversationRow&)>& v) override {
+    inner_.for_each_conversation(t, a, l, v);
+  }
+  void for_each_conversation_record(std::string_view t, std::string_view c, std::int64_t a, std::size_t l,
+                                    const std::function<void(const ConversationRecordRow&)>& v) override {
+    inner_.for_each_conversation_record(t, c, a, l, v);
+  }
+  void for_each_usage(std::string_view t, const std::optional<PagePosition>& a, std::size_t l,
+                      const std::function<void(const UsageRow&)>& v) override {
+    inner_.for_each_usage(t, a, l, v);
+  }
+
  protected:
   Store& inner_;
 };

@@ -90,4 +90,33 @@ struct UsageRow {
   std::int64_t redactions = 0;
 };
 
+// A stored conversation (issue 5): metadata only; its text lives in its records, sealed.
+struct ConversationRow {
+  std::string id;
+  std::string tenant_id;
+  std::string key_id;  // empty when none
+  UnixSeconds created_at = 0;
+  UnixSeconds updated_at = 0;
+  std::optional<UnixSeconds> expires_at;  // nullopt: kept until deleted
+  std::int64_t record_count = 0;           // read only (counted), never written
+};
+
+// One sealed turn of a conversation: the redacted request or the upstream's reply.
+struct ConversationRecordRow {
+  std::string id;
+  std::string tenant_id;
+  std::string conversation_id;
+  std::int64_t seq = 0;        // 1, 2, … within the conversation
+  std::string kind;            // "request" or "response"
+  std::string generation_id;   // the usage row's id; empty when none
+  UnixSeconds created_at = 0;
+  Blob sealed;                 // crypto/aead.h envelope under the tenant's DEK
+};
+
+// Where a page of rows ordered by (created_at, id) resumes: after this row.
+struct PagePosition {
+  UnixSeconds created_at = 0;
+  std::string id;
+};
+
 }  // namespace x420::store

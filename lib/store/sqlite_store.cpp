@@ -6,53 +6,24 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <filesystem>
 
 #include "common/result.h"
 #include "store/schema.h"
+#include "store/sqlite_binding.h"
+#include "store/sqlite_conversations.h"
 #include "store/store.h"
 
 namespace x420::store {
 namespace {
 
+using namespace sqlite;
+
 constexpr int kBusyTimeoutMs = 10000;
 
 std::string role_text(TokenRole role) {
   return role == TokenRole::operator_role ? "operator" : "tenant_admin";
-}
-
-void bind_blob(SQLite::Statement& st, int index, const Blob& b) {
-  st.bind(index, b.data(), static_cast<int>(b.size()));
-}
-
-void bind_opt(SQLite::Statement& st, int index, const std::optional<std::int64_t>& v) {
-  if (v) st.bind(index, static_cast<std::int64_t>(*v));
-  else st.bind(index);
-}
-
-void bind_opt(SQLite::Statement& st, int index, const std::optional<Blob>& v) {
-  if (v) bind_blob(st, index, *v);
-  else st.bind(index);
-}
-
-void bind_opt(SQLite::Statement& st, int index, const std::optional<std::string>& v) {
-  if (v) st.bind(index, *v);
-  else st.bind(index);
-}
-
-Blob blob_of(const SQLite::Column& c) {
-  const auto* p = static_cast<const std::uint8_t*>(c.getBlob());
-  return Blob(p, p + c.getBytes());
-}
-
-std::optional<std::int64_t> opt_int(const SQLite::Column& c) {
-  if (c.isNull()) return std::nullopt;
-  return c.getInt64();
-}
-
-std::optional<Blob> opt_blob(const SQLite::Column& c) {
-  if (c.isNull()) return std::nullopt;
-  return blob_of(c);
 }
 
 constexpr const char* kKeyColumns =
@@ -363,6 +334,66 @@ class SqliteStore final : public Store {
     std::vector<UsageRow> out;
     while (st.executeStep()) out.push_back(usage_from(st));
     return out;
+  }
+
+  void set_tenant_dek(std::string_view tenant_id, const Blob& wrapped_dek) override {
+    SQLite::Statement st(db_, "UPDATE tenants SET wrapped_dek = ? WHERE id = ?");
+    bind_blob(st, 1, wrapped_dek);
+    st.bind(2, std::string(tenant_id));
+    if (st.exec() != 1) throw Fatal(ErrorKind::internal, "tenant " + std::string(tenant_id) + " vanished during a rewrap");
+  }
+
+  void set_upstream_secret(std::int64_t upstream_id, const Blob& sealed_secret) override {
+    SQLite::Statement st(db_, "UPDATE upstreams SET sealed_secret = ? WHERE id = ?");
+    bind_blob(st, 1, sealed_secret);
+    st.bind(2, upstream_id);
+    if (st.exec() != 1)
+      throw Fatal(ErrorKind::internal, "upstream " + std::to_string(upstream_id) + " vanished during a rewrap");
+  }
+
+  void upsert_conversation(const ConversationRow& row) override { sqlite::upsert_conversation(db_, row); }
+  std::int64_t next_record_seq(std::string_view tenant_id, std::string_view conversation_id) override {
+    return sqlite::next_record_seq(db_, tenant_id, conversation_id);
+  }
+  void insert_conversation_record(const ConversationRecordRow& row) override {
+    sqlite::insert_conversation_record(db_, row);
+  }
+  std::vector<ConversationRow> list_conversations(std::string_view tenant_id, std::size_t limit) override {
+    return sqlite::list_conversations(db_, tenant_id, limit);
+  }
+  std::optional<ConversationRow> conversation_by_id(std::string_view tenant_id, std::string_view id) override {
+    return sqlite::conversation_by_id(db_, tenant_id, id);
+  }
+  std::int64_t delete_expired_conversations(UnixSeconds now) override {
+    return sqlite::delete_expired_conversations(db_, now);
+  }
+
+  void reclaim_deleted() override {
+    // TRUNCATE: copy every frame into the database, then cut the log to zero bytes.
+    db_.execAndGet("PRAGMA wal_checkpoint(TRUNCATE)");
+  }
+
+  void for_each_conversation(std::string_view tenant_id, const std::optional<PagePosition>& after, std::size_t limit,
+                             const std::function<void(const ConversationRow&)>& visit) override {
+    sqlite::for_each_conversation(db_, tenant_id, after, limit, visit);
+  }
+  void for_each_conversation_record(std::string_view tenant_id, std::string_view conversation_id,
+                                    std::int64_t after_seq, std::size_t limit,
+                                    const std::function<void(const ConversationRecordRow&)>& visit) override {
+    sqlite::for_each_conversation_record(db_, tenant_id, conversation_id, after_seq, limit, visit);
+  }
+
+  void for_each_usage(std::string_view tenant_id, const std::optional<PagePosition>& after, std::size_t limit,
+                      const std::function<void(const UsageRow&)>& visit) override {
+    SQLite::Statement st(db_, std::string(kSelectUsage) +
+                                  "WHERE tenant_id = ?1 AND (?2 = 0 OR (created_at, id) > (?3, ?4)) "
+                                  "ORDER BY created_at, id LIMIT ?5");
+    st.bind(1, std::string(tenant_id));
+    st.bind(2, after ? 1 : 0);
+    st.bind(3, static_cast<std::int64_t>(after ? after->created_at : 0));
+    st.bind(4, after ? after->id : std::string());
+    st.bind(5, static_cast<std::int64_t>(std::min<std::size_t>(limit, 1u << 30)));
+    while (st.executeStep()) visit(usage_from(st));
   }
 
  private:

@@ -60,6 +60,38 @@ class Store {
   // Newest first; `key_id` empty for every key; at most `limit` rows.
   virtual std::vector<UsageRow> list_usage(std::string_view tenant_id, std::string_view key_id,
                                            UnixSeconds since, std::size_t limit) = 0;
+
+  // KEK rotation rewraps these in place (in the caller's transaction).
+  virtual void set_tenant_dek(std::string_view tenant_id, const Blob& wrapped_dek) = 0;
+  virtual void set_upstream_secret(std::int64_t upstream_id, const Blob& sealed_secret) = 0;
+
+  // Conversations. Creates the conversation, or sets an existing one's updated_at and expires_at
+  // to the row's (key_id and created_at stay as first written).
+  virtual void upsert_conversation(const ConversationRow& row) = 0;
+  // The seq the next record of this conversation takes: 1 for the first.
+  virtual std::int64_t next_record_seq(std::string_view tenant_id, std::string_view conversation_id) = 0;
+  virtual void insert_conversation_record(const ConversationRecordRow& row) = 0;
+  // Most recently updated first, with their record counts; at most `limit`.
+  virtual std::vector<ConversationRow> list_conversations(std::string_view tenant_id, std::size_t limit) = 0;
+  virtual std::optional<ConversationRow> conversation_by_id(std::string_view tenant_id, std::string_view id) = 0;
+  // Deletes every conversation whose expires_at <= now, with its records; returns how many.
+  virtual std::int64_t delete_expired_conversations(UnixSeconds now) = 0;
+  // Moves the write-ahead log into the database and empties it, so that the old images of pages
+  // whose rows were deleted (secure_delete zeroes the new images) do not linger in the log. Best
+  // effort: a reader that holds an old snapshot keeps the frames it needs.
+  virtual void reclaim_deleted() = 0;
+
+  // Streaming reads, for export: the rows after `after` (from the first when nullopt) in order,
+  // at most `limit`, one call of `visit` each. Nothing is collected, so a caller that pages
+  // through an account holds one page at a time.
+  virtual void for_each_conversation(std::string_view tenant_id, const std::optional<PagePosition>& after,
+                                     std::size_t limit, const std::function<void(const ConversationRow&)>& visit) = 0;
+  // By seq, after `after_seq`.
+  virtual void for_each_conversation_record(std::string_view tenant_id, std::string_view conversation_id,
+                                            std::int64_t after_seq, std::size_t limit,
+                                            const std::function<void(const ConversationRecordRow&)>& visit) = 0;
+  virtual void for_each_usage(std::string_view tenant_id, const std::optional<PagePosition>& after,
+                              std::size_t limit, const std::function<void(const UsageRow&)>& visit) = 0;
 };
 
 struct OpenOptions {

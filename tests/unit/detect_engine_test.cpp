@@ -261,3 +261,19 @@ TEST_CASE("rule files report the line of a syntax error and unknown fields") {
   CHECK(ok->rules.at(0).severity == Severity::low);
   CHECK(ok->allowlist.values.at(0) == "x");
 }
+
+TEST_CASE("placeholder mappings age out by generations unless used again") {
+  PlaceholderMap map;
+  REQUIRE(map.add("X420_REDACTED_a_00000001", "first"));
+  REQUIRE(map.add("X420_REDACTED_b_00000002", "second"));
+  map.next_generation();  // both now in the previous generation: still restored
+  CHECK(map.size() == 2);
+  CHECK(*map.find("X420_REDACTED_a_00000001") == "first");
+  REQUIRE(map.add("X420_REDACTED_a_00000001", "first"));  // seen again: young again
+  CHECK_FALSE(map.add("X420_REDACTED_b_00000002", "other"));  // a placeholder never changes meaning
+  map.next_generation();
+  CHECK(map.find("X420_REDACTED_a_00000001") != nullptr);
+  CHECK(map.find("X420_REDACTED_b_00000002") == nullptr);  // unused for two generations: gone
+  map.next_generation();
+  CHECK(map.size() == 0);
+}

@@ -16,7 +16,12 @@ using namespace x420::store;
 namespace {
 
 TenantRow tenant(const std::string& id, const std::string& name) {
-  return TenantRow{id, name, 1000, Blob{1, 2, 3}};
+  TenantRow row;
+  row.id = id;
+  row.name = name;
+  row.created_at = 1000;
+  row.wrapped_dek = Blob{1, 2, 3};
+  return row;
 }
 
 KeyRow key(const std::string& id, const std::string& tenant_id) {

@@ -1,0 +1,69 @@
+#include "service/kek_rotation.h"
+
+#include "crypto/aead.h"
+#include "crypto/master_key.h"
+
+namespace x420::service {
+
+std::filesystem::path pending_key_path(const std::filesystem::path& key_file) {
+  auto pending = key_file;
+  pending += ".new";
+  return pending;
+}
+
+Result<Keyring> finish_interrupted_rotation(store::Store& store, const std::filesystem::path& key_file) {
+  const auto pending = pending_key_path(key_file);
+  auto kek = crypto::read_master_key_file(pending);
+  if (!kek) return kek.error();
+  auto keyring = Keyring::open(store, std::move(kek.value()));
+  if (!keyring) return keyring.error();
+  if (auto promoted = crypto::promote_master_key_file(pending, key_file);
+      !promoted && promoted.error().kind != ErrorKind::not_found)  // not_found: another process finished it
+    return promoted.error();
+  return keyring;
+}
+
+Result<KekRotation> rotate_kek(const std::string& db_path, const MasterKeySource& source,
+                               const RotationCheckpoint& checkpoint) {
+  if (source.env_value)
+    return make_error(ErrorKind::usage,
+                      "X420_MASTER_KEY is set: kek rotate writes the new master key to a file, never only to the "
+                      "terminal. Move the key into " + source.file.string() +
+                          " (mode 600), unset X420_MASTER_KEY, and run kek rotate again");
+  auto opened = open_store(db_path, source);  // also finishes a rotation that was cut off
+  if (!opened) return opened.error();
+  auto& store = *opened->store;
+
+  const auto new_kek = crypto::generate_key();
+  const auto pending = pending_key_path(source.file);
+  if (auto written = crypto::write_master_key_file(pending, new_kek); !written) return written.error();
+  checkpoint("key-written");
+
+  KekRotation report;
+  report.key_file = source.file;
+  try {
+    store.write_transaction([&] {
+      const auto done = opened->keyring->rewrap(store, new_kek);
+      report.tenants = done.tenants;
+      report.upstreams = done.upstreams;
+      checkpoint("in-transaction");
+    });
+  } catch (...) {
+    std::error_code ec;
+    std::filesystem::remove(pending, ec);  // the store stays on the old key
+    throw;
+  }
+  checkpoint("committed");
+
+  // From the commit on, the store is under the new key: only the rename is left.
+  if (auto promoted = crypto::promote_master_key_file(pending, source.file); !promoted) {
+    // Another process opening the store may have finished the rotation in between.
+    auto current = crypto::read_master_key_file(source.file);
+    if (!current || current->view() != new_kek.view())
+      return make_error(ErrorKind::internal, "the store now uses the new master key, but " + promoted.error().message +
+                                                 "; rename it by hand before anything else opens the store");
+  }
+  return report;
+}
+
+}  // namespace x420::service

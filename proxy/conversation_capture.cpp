@@ -1,0 +1,128 @@
+#include "proxy/conversation_capture.h"
+
+#include <nlohmann/json.hpp>
+
+#include "crypto/keyed_hash.h"
+
+namespace x420::proxy {
+namespace {
+
+constexpr std::size_t kMaxPendingEvent = 1024 * 1024;
+
+const nlohmann::json* first_message(const nlohmann::json& body) {
+  if (!body.is_object()) return nullptr;
+  for (const char* field : {"messages", "input", "prompt"}) {
+    const auto it = body.find(field);
+    if (it == body.end()) continue;
+    if (it->is_array() && !it->empty()) return &it->front();
+    if (it->is_string()) return &*it;
+  }
+  return nullptr;
+}
+
+// The text one SSE event adds, in the shapes of OpenAI chat and completions, Anthropic messages
+// and OpenAI Responses streams.
+void delta_text(const nlohmann::json& doc, std::string& out) {
+  auto add = [&](const nlohmann::json& v) {
+    if (v.is_string()) out += v.get_ref<const std::string&>();
+  };
+  if (auto choices = doc.find("choices"); choices != doc.end() && choices->is_array()) {
+    for (const auto& choice : *choices) {
+      if (!choice.is_object()) continue;
+      if (auto t = choice.find("text"); t != choice.end()) add(*t);
+      if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
+        if (auto c = d->find("content"); c != d->end()) add(*c);
+        if (auto calls = d->find("tool_calls"); calls != d->end() && calls->is_array())
+          for (const auto& call : *calls)
+            if (call.is_object() && call.contains("function") && call["function"].is_object() &&
+                call["function"].contains("arguments"))
+              add(call["function"]["arguments"]);
+      }
+    }
+    return;
+  }
+  const auto type = doc.value("type", std::string());
+  if (type == "content_block_delta" && doc.contains("delta") && doc["delta"].is_object()) {
+    const auto& d = doc["delta"];
+    for (const char* field : {"text", "partial_json"})
+      if (auto t = d.find(field); t != d.end()) add(*t);
+  } else if (type == "response.output_text.delta" || type == "response.function_call_arguments.delta") {
+    if (auto t = doc.find("delta"); t != doc.end()) add(*t);
+  }
+}
+
+}  // namespace
+
+std::string derived_conversation_id(const crypto::SecretBytes& tenant_key, const nlohmann::json& body) {
+  const auto* first = first_message(body);
+  if (!first) return {};
+  // Domain-separated from the key's other use (placeholders).
+  const std::string input = "x420 conversation id\n" + first->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  const auto hash = crypto::keyed_hash(tenant_key, input);
+  static const char* hex = "0123456789abcdef";
+  std::string id = "conv-";
+  for (std::size_t i = 0; i < 12; ++i) {
+    id += hex[hash[i] >> 4];
+    id += hex[hash[i] & 15];
+  }
+  return id;
+}
+
+void ReplyCapture::append(std::string_view text) {
+  if (truncated_) return;
+  if (text_.size() + text.size() > limit_) {
+    text_.append(text.substr(0, limit_ - text_.size()));
+    truncated_ = true;
+    return;
+  }
+  text_.append(text);
+}
+
+void ReplyCapture::whole(std::string_view body) { append(body); }
+
+void ReplyCapture::stream(std::string_view bytes) {
+  streamed_ = true;
+  if (truncated_) return;
+  pending_.append(bytes);
+  std::size_t start = 0;
+  for (;;) {
+    const auto end = pending_.find("\n\n", start);
+    if (end == std::string::npos) break;
+    std::string_view ev(pending_.data() + start, end - start);
+    for (std::size_t at = 0; at < ev.size();) {  // the event's data lines
+      auto nl = ev.find('\n', at);
+      if (nl == std::string_view::npos) nl = ev.size();
+      auto line = ev.substr(at, nl - at);
+      if (line.ends_with('\r')) line.remove_suffix(1);
+      if (line.starts_with("data:")) event(line.substr(line.starts_with("data: ") ? 6 : 5));
+      at = nl + 1;
+    }
+    start = end + 2;
+  }
+  pending_.erase(0, start);
+  if (pending_.size() > kMaxPendingEvent) pending_.clear();  // not SSE as we know it
+}
+
+void ReplyCapture::event(std::string_view data) {
+  if (data.empty() || data.front() != '{') return;
+  const auto doc = nlohmann::json::parse(data, nullptr, false);
+  if (!doc.is_object()) return;
+  std::string text;
+  delta_text(doc, text);
+  append(text);
+}
+
+std::string ReplyCapture::finish() {
+  std::string out = std::move(text_);
+  if (streamed_) {
+    nlohmann::json doc = {{"streamed", true}, {"text", out}};
+    if (truncated_) doc["truncated"] = true;
+    out = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+  } else if (truncated_) {
+    out += "\n[x420: reply cut at " + std::to_string(limit_) + " bytes]";
+  }
+  text_.clear();
+  return out;
+}
+
+}  // namespace x420::proxy
