@@ -83,7 +83,7 @@ void register_export(CLI::App& root, Invocation& inv) {
       "The bundle holds the account, its keys (ids, hash algorithm and settings, never a secret),\n"
       "upstreams (never a secret), stored conversations decrypted, and usage metadata; it ends with\n"
       "\"complete\" counts. It is streamed: memory does not grow with the account. The format is\n"
-      "documented in docs/export-format.md.\n"
+      "documented in man x420, EXPORT FORMAT.\n"
       "Examples:\n"
       "  x420 export -o acme.json --tenant acme\n"
       "  x420 export --server https://x420.internal | gzip > backup.json.gz\n"

@@ -1,4 +1,4 @@
-// Checks an export bundle (docs/export-format.md) without loading it: one streaming pass that
+// Checks an export bundle (man x420, EXPORT FORMAT) without loading it: one streaming pass that
 // proves it is whole JSON of the right format and that the trailing "complete" counts match
 // what it holds. Memory stays bounded by the largest single string (one record's text) and a
 // fixed nesting depth, whatever the file's size.

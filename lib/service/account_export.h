@@ -1,4 +1,4 @@
-// The export bundle of one tenant (docs/export-format.md), produced piece by piece so that
+// The export bundle of one tenant (man x420, EXPORT FORMAT), produced piece by piece so that
 // neither the CLI nor the service ever holds the account in memory: a caller asks for the next
 // part and writes it out (to a file, or as a chunk of an HTTP response) before asking again.
 // Rows are read a page at a time; each record is decrypted, escaped into the output, and its

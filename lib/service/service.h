@@ -182,7 +182,7 @@ class Service {
   virtual Result<std::vector<ConversationInfo>> list_conversations(const std::string& tenant, std::size_t limit) = 0;
   // One conversation with its records decrypted, in order.
   virtual Result<ConversationDetail> show_conversation(const std::string& tenant, const std::string& id) = 0;
-  // The tenant's export bundle (docs/export-format.md), handed to `sink` piece by piece as it is
+  // The tenant's export bundle (man x420, EXPORT FORMAT), handed to `sink` piece by piece as it is
   // produced: memory does not grow with the account. On an error the bundle stops without its
   // "complete" trailer, so `x420 export check` can tell.
   virtual Status export_account(const std::string& tenant, const ExportSink& sink) = 0;
