@@ -190,8 +190,8 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   const auto doc = nlohmann::json::parse(body, nullptr, false);  // depth already bounded by the walk
   const std::string model = doc.is_object() && doc.contains("model") && doc["model"].is_string() ? doc["model"].get<std::string>() : "";
   const bool stream = doc.is_object() && doc.value("stream", false);
-  const auto upstreams = p.store.list_upstreams(verified.tenant_id);
-  auto route = choose_upstream(upstreams, endpoint.upstream_kind, model);
+  const auto upstreams = p.upstream_rows.get(verified.tenant_id);  // held until the request ends
+  auto route = choose_upstream(*upstreams, endpoint.upstream_kind, model);
   if (!route) {
     co_await send_error(client, req, shape, route.error().kind == ErrorKind::not_found ? 404 : 400,
                         route.error().message, outcome);

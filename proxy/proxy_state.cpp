@@ -16,6 +16,7 @@ Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<con
       engine(std::move(e)),
       service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
       keys(service),
+      upstream_rows(*open.store),
       scratch(engine->make_scratch()),
       upstreams(upstream_tls, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
   upstream_tls.set_default_verify_paths();

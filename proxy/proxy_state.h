@@ -19,6 +19,7 @@
 #include "proxy/asio_types.h"
 #include "proxy/endpoints.h"
 #include "proxy/key_cache.h"
+#include "proxy/upstream_cache.h"
 #include "proxy/metrics.h"
 #include "proxy/server.h"
 #include "proxy/upstream_pool.h"
@@ -39,6 +40,7 @@ struct Proxy {
   SystemClock clock;
   service::LocalService service;
   KeyCache keys;
+  UpstreamCache upstream_rows;  // routing's view of each tenant's upstreams
   detect::Engine::ScratchPtr scratch;
   ssl::context upstream_tls{ssl::context::tls_client};
   UpstreamPool upstreams;

@@ -127,7 +127,10 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
     outcome.status = static_cast<int>(admin.response.result_int());
     // A revoke, rotation or deletion through this service takes effect at once, not after the
     // key cache's second.
-    if (req.method() != http::verb::get) p.keys.clear();
+    if (req.method() != http::verb::get) {
+      p.keys.clear();
+      p.upstream_rows.clear();
+    }
     if (admin.stream) {
       if (!co_await send_export(stream, admin)) keep = false;
     } else {

@@ -122,8 +122,15 @@ class SqliteStore final : public Store {
     return one_tenant("SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants WHERE name = ?", name);
   }
 
+  // On the proxy's request path (the tenant's balance): prepared once, like key_by_id.
   std::optional<TenantRow> tenant_by_id(std::string_view id) override {
-    return one_tenant("SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants WHERE id = ?", id);
+    auto& st = prepared(tenant_by_id_, "SELECT id, name, created_at, wrapped_dek, credit_usd_micros FROM tenants WHERE id = ?");
+    const std::string tenant_id(id);
+    st.bindNoCopy(1, tenant_id);
+    std::optional<TenantRow> out;
+    if (st.executeStep()) out = tenant_from(st);
+    done(st);
+    return out;
   }
 
   std::vector<TenantRow> list_tenants() override {
@@ -267,12 +274,13 @@ class SqliteStore final : public Store {
     return st.exec() > 0;
   }
 
+  // Once per proxied request (by the usage writer): prepared once.
   void insert_usage(const UsageRow& r) override {
-    SQLite::Statement st(db_,
-                         "INSERT INTO usage_events(id, tenant_id, key_id, upstream, model, created_at, "
-                         "input_tokens, output_tokens, cached_tokens, reasoning_tokens, "
-                         "cost_usd_micros, latency_ms, ttfb_ms, status, error_type, redactions) "
-                         "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+    auto& st = prepared(insert_usage_,
+                        "INSERT INTO usage_events(id, tenant_id, key_id, upstream, model, created_at, "
+                        "input_tokens, output_tokens, cached_tokens, reasoning_tokens, "
+                        "cost_usd_micros, latency_ms, ttfb_ms, status, error_type, redactions) "
+                        "VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     int i = 1;
     st.bind(i++, r.id);
     st.bind(i++, r.tenant_id);
@@ -292,6 +300,7 @@ class SqliteStore final : public Store {
     else st.bind(i++, r.error_type);
     st.bind(i++, r.redactions);
     st.exec();
+    done(st);
   }
 
   std::optional<UsageRow> usage_by_id(std::string_view id) override {
@@ -464,6 +473,19 @@ class SqliteStore final : public Store {
     bind_opt(st, i++, r.conversation_ttl_s);
   }
 
+  // A statement of the hot paths, prepared on first use and kept; reset before it is used.
+  SQLite::Statement& prepared(std::optional<SQLite::Statement>& slot, const char* sql) {
+    if (!slot) slot.emplace(db_, sql);
+    slot->reset();
+    return *slot;
+  }
+
+  // Ends a use of a kept statement, so that it holds no read snapshot and no bound values.
+  static void done(SQLite::Statement& st) {
+    st.reset();
+    st.clearBindings();
+  }
+
   std::optional<TenantRow> one_tenant(const char* sql, std::string_view value) {
     SQLite::Statement st(db_, sql);
     st.bind(1, std::string(value));
@@ -506,6 +528,8 @@ class SqliteStore final : public Store {
   SQLite::Database db_;
   std::optional<SQLite::Statement> key_by_id_;
   std::optional<SQLite::Statement> list_upstreams_;
+  std::optional<SQLite::Statement> tenant_by_id_;
+  std::optional<SQLite::Statement> insert_usage_;
 };
 
 }  // namespace
