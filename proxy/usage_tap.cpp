@@ -2,6 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
+#include <cstring>
+
 namespace x420::proxy {
 namespace {
 
@@ -47,12 +49,25 @@ void read_usage(std::string_view json, TokenUsage& usage) {
 
 // Only data lines that name a usage object are parsed; OpenAI repeats "usage":null in every
 // chunk of a stream that asked for usage, and those are skipped without parsing.
+namespace {
+
+// memmem, not string_view::find: find steps from one '"' to the next, and a JSON line is full of
+// them; this runs on every line of every stream (it was 12 % of a streaming profile).
+std::size_t find_usage_key(std::string_view text, std::size_t from = 0) {
+  static constexpr std::string_view kKey = "\"usage\"";
+  if (from >= text.size()) return std::string_view::npos;
+  const void* at = ::memmem(text.data() + from, text.size() - from, kKey.data(), kKey.size());
+  return at ? static_cast<std::size_t>(static_cast<const char*>(at) - text.data()) : std::string_view::npos;
+}
+
+}  // namespace
+
 bool names_usage_object(std::string_view text) {
-  const auto at = text.find("\"usage\"");
+  const auto at = find_usage_key(text);
   if (at == std::string_view::npos) return false;
   std::string_view rest = text.substr(at + 7);
   while (!rest.empty() && (rest.front() == ' ' || rest.front() == ':')) rest.remove_prefix(1);
-  return !rest.starts_with("null") || text.find("\"usage\"", at + 7) != std::string_view::npos;
+  return !rest.starts_with("null") || find_usage_key(text, at + 7) != std::string_view::npos;
 }
 
 void UsageTap::line(std::string_view text) {
