@@ -82,6 +82,11 @@ expect_eq "$(jq -r '[.records[].kind] | join(",")' <<<"$OUT")" "request,response
 expect_eq "$(jq -r '.expires_at != null' <<<"$OUT")" "true" "the default TTL applies"
 expect_exit 0 "history list" x420 history list
 expect_contains "$OUT" "project-42" "history list names the conversation"
+LOCAL_SHOW=$(x420 history show project-42 --json)
+X420_TOKEN=$OPERATOR expect_exit 0 "history show through the service" x420 history show project-42 --json --server "$URL"
+expect_eq "$OUT" "$LOCAL_SHOW" "the service decrypts the same records"
+X420_TOKEN=$OPERATOR expect_exit 0 "history list through the service" x420 history list --server "$URL"
+expect_contains "$OUT" "project-42" "listed through the service"
 expect_exit 4 "an unknown conversation" x420 history show no-such-conversation
 expect_exit 4 "another tenant's conversation is not visible" x420 history show project-42 --tenant acme
 
@@ -170,6 +175,15 @@ wait_for has_records acme-conv 2 acme && pass || fail "acme's conversation store
 ACME_SEALED=$(sealed_hex acme-conv | tr -d '\n')
 expect_exit 2 "account delete without --yes and without a terminal" x420 account delete --tenant acme </dev/null
 expect_exit 4 "deleting an account that does not exist" x420 account delete --tenant nobody --yes
+# On a terminal it asks for the name: a wrong one deletes nothing, the right one deletes.
+expect_exit 0 "tenant gamma" x420 tenants create gamma -q
+tty_delete() { script -qec "$X420_BIN account delete --tenant gamma" /dev/null <<<"$1"; }
+run tty_delete gamme
+[[ $RC -ne 0 ]] && pass || fail "a mistyped name on a terminal deletes nothing"
+expect_contains "$(x420 tenants list --json | jq -r '.[].name')" "gamma" "gamma is still there"
+run tty_delete gamma
+expect_eq "$RC" "0" "typing the name on a terminal deletes the account"
+expect_not_contains "$(x420 tenants list --json | jq -r '.[].name')" "gamma" "gamma is gone"
 X420_TOKEN=$ACME_TOKEN expect_exit 0 "acme deletes its own account through the service" \
   x420 account delete --tenant acme --yes --server "$URL"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_ACME" "$URL/v1/chat/completions" \
