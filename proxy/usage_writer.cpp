@@ -11,6 +11,15 @@ namespace x420::proxy {
 namespace {
 constexpr std::size_t kMaxBatch = 512;
 constexpr std::size_t kMaxQueued = 100'000;  // past this the I/O thread would rather drop than grow
+// After the first row of a batch arrives, the writer waits this long for more before committing:
+// at 1,000 requests/s that is one commit per ~20 rows instead of one per row, which the writer
+// thread (and the core it shares with the I/O thread) paid for on every request. A row reaches
+// the store at most this much later; SIGTERM still drains everything.
+constexpr auto kLinger = std::chrono::milliseconds(20);
+// The writer sleeps on an empty queue, or lingers until a batch is full: only those two sizes
+// need a wake-up (any other time it will look at the queue without one).
+bool writer_waits_for(std::size_t queued) { return queued == 1 || queued == kMaxBatch; }
+
 }  // namespace
 
 UsageWriter::UsageWriter(std::unique_ptr<store::Store> store, const service::Keyring& keyring,
@@ -27,6 +36,7 @@ UsageWriter::~UsageWriter() {
 }
 
 void UsageWriter::submit(store::UsageRow row) {
+  bool wake_writer = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
@@ -34,11 +44,13 @@ void UsageWriter::submit(store::UsageRow row) {
       return;
     }
     queue_.emplace_back(std::move(row));
+    wake_writer = writer_waits_for(queue_.size());
   }
-  wake_.notify_one();
+  if (wake_writer) wake_.notify_one();
 }
 
 void UsageWriter::submit(service::ConversationWrite exchange) {
+  bool wake_writer = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
@@ -46,8 +58,9 @@ void UsageWriter::submit(service::ConversationWrite exchange) {
       return;
     }
     queue_.emplace_back(std::move(exchange));
+    wake_writer = writer_waits_for(queue_.size());
   }
-  wake_.notify_one();
+  if (wake_writer) wake_.notify_one();
 }
 
 void UsageWriter::write(std::vector<Item>& batch) {
@@ -95,6 +108,8 @@ void UsageWriter::run() {
         wake_.wait(lock, ready);
       }
       if (queue_.empty() && stopping_) return;
+      if (!stopping_ && queue_.size() < kMaxBatch)
+        wake_.wait_for(lock, kLinger, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));
         queue_.pop_front();
