@@ -42,7 +42,7 @@ Result<bool> AccountExport::next(std::string& out) {
       case Phase::header: write_header(out); break;
       case Phase::conversations: next_conversation(out); break;
       case Phase::records:
-        if (auto s = next_records(out); !s) return s.error();
+        if (auto s = next_records(out, target); !s) return s.error();
         break;
       case Phase::usage: next_usage(out); break;
       case Phase::trailer: write_trailer(out); break;
@@ -97,14 +97,23 @@ void AccountExport::next_conversation(std::string& out) {
   phase_ = Phase::records;
 }
 
-Status AccountExport::next_records(std::string& out) {
+Status AccountExport::next_records(std::string& out, std::size_t target) {
   std::optional<Error> failed;
   std::size_t read = 0;
+  // Large records are read one at a time, so that a chunk holds at most one record past its
+  // size; a record that does not fit this chunk is left for the next (not consumed below).
+  const std::size_t page = last_sealed_bytes_ > kChunkBytes / kRecordPage ? 1 : kRecordPage;
+  bool full = false;
   store_.for_each_conversation_record(
-      start_.tenant.id, current_->id, after_seq_, kRecordPage, [&](const store::ConversationRecordRow& row) {
+      start_.tenant.id, current_->id, after_seq_, page, [&](const store::ConversationRecordRow& row) {
+        if (failed || full) return;
+        if (read > 0 && out.size() >= target) {
+          full = true;
+          return;
+        }
         ++read;
         after_seq_ = row.seq;
-        if (failed) return;
+        last_sealed_bytes_ = row.sealed.size();
         auto text = open_record(start_.dek, row);
         if (!text) {
           failed = text.error();

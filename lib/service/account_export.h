@@ -49,7 +49,7 @@ class AccountExport {
 
   void write_header(std::string& out);
   void next_conversation(std::string& out);
-  Status next_records(std::string& out);
+  Status next_records(std::string& out, std::size_t target);
   void next_usage(std::string& out);
   void write_trailer(std::string& out);
 
@@ -64,6 +64,7 @@ class AccountExport {
   std::optional<store::ConversationRow> current_;
   std::int64_t after_seq_ = 0;
   std::int64_t current_records_ = 0;
+  std::size_t last_sealed_bytes_ = 0;  // picks how many records to read at once
   std::optional<store::PagePosition> after_usage_;
 };
 
