@@ -35,29 +35,21 @@ UsageWriter::~UsageWriter() {
   thread_.join();
 }
 
-void UsageWriter::submit(store::UsageRow row) {
-  bool wake_writer = false;
-  {
-    std::lock_guard lock(mutex_);
-    if (queue_.size() >= kMaxQueued) {
-      spdlog::error("write queue full: a usage row was dropped");
-      return;
-    }
-    queue_.emplace_back(std::move(row));
-    wake_writer = writer_waits_for(queue_.size());
-  }
-  if (wake_writer) wake_.notify_one();
-}
+void UsageWriter::submit(store::UsageRow row) { enqueue(std::move(row), "a usage row was dropped"); }
 
 void UsageWriter::submit(service::ConversationWrite exchange) {
+  enqueue(std::move(exchange), "a conversation exchange was not stored");
+}
+
+void UsageWriter::enqueue(Item item, const char* dropped) {
   bool wake_writer = false;
   {
     std::lock_guard lock(mutex_);
     if (queue_.size() >= kMaxQueued) {
-      spdlog::error("write queue full: a conversation exchange was not stored");
+      spdlog::error("write queue full: {}", dropped);
       return;
     }
-    queue_.emplace_back(std::move(exchange));
+    queue_.emplace_back(std::move(item));
     wake_writer = writer_waits_for(queue_.size());
   }
   if (wake_writer) wake_.notify_one();

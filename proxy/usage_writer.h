@@ -32,6 +32,7 @@ class UsageWriter {
  private:
   using Item = std::variant<store::UsageRow, service::ConversationWrite>;
   void run();
+  void enqueue(Item item, const char* dropped);
   void write(std::vector<Item>& batch);
   void sweep();
 

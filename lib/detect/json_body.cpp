@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <cstring>
 
+#include "common/utf8.h"
 #include "crypto/secret_bytes.h"
 
 namespace x420::detect {
@@ -457,23 +458,6 @@ constexpr std::array<std::string_view, 13> kProseKeys = {
     "content", "text",     "input",  "prompt",      "suffix", "system",        "instructions",
     "arguments", "thinking", "output", "description", "stop",  "stop_sequences"};
 
-void append_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
-}
 
 // Four hex digits at raw[i..i+4), or -1 (the walk validated them; this stays safe regardless).
 long hex4(std::string_view raw, std::size_t i) {

@@ -270,7 +270,11 @@ Result<UsageInfo> usage_from_json(const nlohmann::json& doc) {
   return u;
 }
 
-Result<ConversationInfo> conversation_from_json(const nlohmann::json& doc) {
+namespace {
+
+// The conversation's metadata; its record count is under `count_field` ("records" in a list,
+// "record_count" in a detail, where "records" holds the records themselves).
+Result<ConversationInfo> conversation_info_from_json(const nlohmann::json& doc, const char* count_field) {
   FieldReader f(doc, "conversation");
   ConversationInfo c;
   c.id = f.text("id");
@@ -279,22 +283,22 @@ Result<ConversationInfo> conversation_from_json(const nlohmann::json& doc) {
   c.created_at = f.time("created_at");
   c.updated_at = f.time("updated_at");
   c.expires_at = f.optional_time("expires_at");
-  c.record_count = f.integer("records");
+  c.record_count = f.integer(count_field);
   if (auto e = f.error()) return *e;
   return c;
 }
 
+}  // namespace
+
+Result<ConversationInfo> conversation_from_json(const nlohmann::json& doc) {
+  return conversation_info_from_json(doc, "records");
+}
+
 Result<ConversationDetail> conversation_detail_from_json(const nlohmann::json& doc) {
-  FieldReader f(doc, "conversation");
   ConversationDetail d;
-  d.info.id = f.text("id");
-  d.info.tenant = f.text("tenant");
-  d.info.key_id = f.optional_text("key_id").value_or("");
-  d.info.created_at = f.time("created_at");
-  d.info.updated_at = f.time("updated_at");
-  d.info.expires_at = f.optional_time("expires_at");
-  d.info.record_count = f.integer("record_count");
-  if (auto e = f.error()) return *e;
+  auto info = conversation_info_from_json(doc, "record_count");
+  if (!info) return info.error();
+  d.info = std::move(*info);
   const auto records = doc.find("records");
   if (records == doc.end() || !records->is_array())
     return make_error(ErrorKind::internal, "the server's conversation has no list of records (is the server running another version of x420?)");

@@ -10,6 +10,7 @@
 #include "service/json_views.h"
 #include "service/local_service.h"
 #include "service/usage_view.h"
+#include "service_fixture.h"
 #include "temp_dir.h"
 
 using namespace x420;
@@ -18,22 +19,7 @@ using Json = nlohmann::json;
 
 namespace {
 
-struct Admin {
-  test::TempDir dir;
-  ManualClock clock{1'800'000'000};
-  service::MasterKeySource source{std::nullopt, dir.path() / "config" / "master.key"};
-  std::string db = dir.file("x420.db");
-  std::string operator_token;
-  service::OpenStore open;
-
-  Admin() {
-    auto report = service::initialize(db, source, clock);
-    REQUIRE(report.ok());
-    operator_token = *report->operator_token;
-    auto opened = service::open_store(db, source);
-    REQUIRE(opened.ok());
-    open = std::move(opened.value());
-  }
+struct Admin : test::ServiceFixture {
 
   struct Reply {
     int status;

@@ -12,6 +12,7 @@
 #include <stdexcept>
 
 #include "common/clock.h"
+#include "common/utf8.h"
 #include "crypto/aead.h"
 #include "crypto/master_key.h"
 #include "export/bundle_check.h"
@@ -21,6 +22,7 @@
 #include "service/conversations.h"
 #include "service/kek_rotation.h"
 #include "service/local_service.h"
+#include "service_fixture.h"
 #include "temp_dir.h"
 
 using namespace x420;
@@ -28,27 +30,9 @@ using namespace x420::service;
 
 namespace {
 
-struct Fixture {
-  test::TempDir dir;
-  ManualClock clock{1'800'000'000};
-  MasterKeySource source{std::nullopt, dir.path() / "config" / "master.key"};
-  std::string db = dir.file("x420.db");
-  std::string operator_token;
-  OpenStore open;
-
-  Fixture() {
-    auto report = initialize(db, source, clock);
-    REQUIRE(report.ok());
-    operator_token = *report->operator_token;
-    auto opened = open_store(db, source);
-    REQUIRE(opened.ok());
-    open = std::move(opened.value());
-  }
-
+struct Fixture : test::ServiceFixture {
   store::Store& store() { return *open.store; }
   const Keyring& keyring() { return *open.keyring; }
-  LocalService as(Actor actor) { return LocalService(*open.store, *open.keyring, clock, actor); }
-  LocalService as_operator() { return as(Actor::operator_actor()); }
 
   std::string default_id() { return store().tenant_by_name("default")->id; }
 
@@ -691,23 +675,6 @@ TEST_CASE("JSON string bodies round-trip valid UTF-8 and always parse", "[lifecy
   CHECK(parsed(all_ascii) == all_ascii);
 
   std::mt19937 rng(42);
-  auto encode = [](char32_t cp, std::string& out) {
-    if (cp < 0x80) {
-      out += static_cast<char>(cp);
-    } else if (cp < 0x800) {
-      out += static_cast<char>(0xC0 | (cp >> 6));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else if (cp < 0x10000) {
-      out += static_cast<char>(0xE0 | (cp >> 12));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    } else {
-      out += static_cast<char>(0xF0 | (cp >> 18));
-      out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-      out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-      out += static_cast<char>(0x80 | (cp & 0x3F));
-    }
-  };
   std::uniform_int_distribution<std::uint32_t> any_cp(0, 0x10FFFF);
   std::uniform_int_distribution<int> length(0, 40);
   std::uniform_int_distribution<int> any_byte(0, 255);
@@ -716,7 +683,7 @@ TEST_CASE("JSON string bodies round-trip valid UTF-8 and always parse", "[lifecy
     for (int n = length(rng); n > 0; --n) {
       auto cp = static_cast<char32_t>(any_cp(rng));
       if (cp >= 0xD800 && cp <= 0xDFFF) continue;
-      encode(cp, valid);
+      append_utf8(valid, static_cast<std::uint32_t>(cp));
     }
     REQUIRE(parsed(valid) == valid);
 

@@ -7,6 +7,7 @@
 #include "store/forwarding_store.h"
 #include "service/bootstrap.h"
 #include "service/local_service.h"
+#include "service_fixture.h"
 #include "temp_dir.h"
 
 using namespace x420;
@@ -26,26 +27,7 @@ class CountingStore final : public store::ForwardingStore {
   }
 };
 
-struct Fixture {
-  test::TempDir dir;
-  ManualClock clock{1'800'000'000};
-  MasterKeySource source{std::nullopt, dir.path() / "config" / "master.key"};
-  std::string db = dir.file("x420.db");
-  std::string operator_token;
-  OpenStore open;
-
-  Fixture() {
-    auto report = initialize(db, source, clock);
-    REQUIRE(report.ok());
-    operator_token = *report->operator_token;
-    auto opened = open_store(db, source);
-    REQUIRE(opened.ok());
-    open = std::move(opened.value());
-  }
-
-  LocalService as(Actor actor) { return LocalService(*open.store, *open.keyring, clock, actor); }
-  LocalService as_operator() { return as(Actor::operator_actor()); }
-};
+using Fixture = test::ServiceFixture;
 
 KeySpec named(std::string name) {
   KeySpec s;
