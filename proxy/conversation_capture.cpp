@@ -80,24 +80,20 @@ void ReplyCapture::append(std::string_view text) {
 
 void ReplyCapture::whole(std::string_view body) { append(body); }
 
+// Line by line rather than event by event: a line ends in LF or CRLF (both are SSE), and every
+// provider's stream carries each event's JSON on one data line.
 void ReplyCapture::stream(std::string_view bytes) {
   streamed_ = true;
   if (truncated_) return;
   pending_.append(bytes);
   std::size_t start = 0;
   for (;;) {
-    const auto end = pending_.find("\n\n", start);
+    const auto end = pending_.find('\n', start);
     if (end == std::string::npos) break;
-    std::string_view ev(pending_.data() + start, end - start);
-    for (std::size_t at = 0; at < ev.size();) {  // the event's data lines
-      auto nl = ev.find('\n', at);
-      if (nl == std::string_view::npos) nl = ev.size();
-      auto line = ev.substr(at, nl - at);
-      if (line.ends_with('\r')) line.remove_suffix(1);
-      if (line.starts_with("data:")) event(line.substr(line.starts_with("data: ") ? 6 : 5));
-      at = nl + 1;
-    }
-    start = end + 2;
+    std::string_view line(pending_.data() + start, end - start);
+    if (line.ends_with('\r')) line.remove_suffix(1);
+    if (line.starts_with("data:")) event(line.substr(line.starts_with("data: ") ? 6 : 5));
+    start = end + 1;
   }
   pending_.erase(0, start);
   if (pending_.size() > kMaxPendingEvent) pending_.clear();  // not SSE as we know it

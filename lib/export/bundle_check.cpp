@@ -46,7 +46,7 @@ class Checker : public nlohmann::json_sax<json> {
     if (depth_ == 1 && section_ == "format") {
       summary.format = v;
       if (v != kExportFormat)
-        return fail("its format is \"" + v.substr(0, 40) + "\", not " + std::string(kExportFormat));
+        return fail("its \"format\" is not " + std::string(kExportFormat) + " (another program's file, or a newer x420's)");
     }
     if (depth_ == 2 && section_ == "account" && key_ == "name") summary.tenant = v.substr(0, 64);
     if (in_complete()) return fail("the \"complete\" counts must be numbers");
@@ -83,7 +83,7 @@ class Checker : public nlohmann::json_sax<json> {
 
   bool key(string_t& k) override {
     if (depth_ == 1) {
-      if (saw_complete) return fail("it has \"" + k.substr(0, 40) + "\" after \"complete\", which must come last");
+      if (saw_complete) return fail("it has a member after \"complete\", which must come last");
       if (seen_sections.empty() && k != "format")
         return fail("it does not start with \"format\": not an x420 export");
       section_ = k;
@@ -110,7 +110,7 @@ class Checker : public nlohmann::json_sax<json> {
 
   bool integer(std::int64_t v) {
     if (in_complete()) {
-      if (v < 0) return fail("the \"complete\" count " + key_ + " is negative or too large");
+      if (v < 0) return fail("a \"complete\" count is negative or too large");
       if (key_ == "keys") claimed.keys = v;
       else if (key_ == "upstreams") claimed.upstreams = v;
       else if (key_ == "conversations") claimed.conversations = v;

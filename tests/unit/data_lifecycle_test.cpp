@@ -899,6 +899,13 @@ TEST_CASE("reply capture joins streamed deltas cut at any byte", "[lifecycle]") 
     proxy::ReplyCapture bytewise;
     for (char c : stream) bytewise.stream(std::string_view(&c, 1));
     CHECK(nlohmann::json::parse(bytewise.finish())["text"] == text);
+    // The same stream with CRLF line ends, which SSE allows.
+    std::string crlf;
+    for (char c : stream) crlf += c == '\n' ? std::string("\r\n") : std::string(1, c);
+    for (std::size_t cut = 0; cut <= crlf.size(); cut += 7) {
+      INFO("CRLF, cut at " << cut);
+      CHECK(captured(crlf, cut)["text"] == text);
+    }
   }
 }
 
