@@ -90,6 +90,16 @@ expect_contains "$OUT" "project-42" "listed through the service"
 expect_exit 4 "an unknown conversation" x420 history show no-such-conversation
 expect_exit 4 "another tenant's conversation is not visible" x420 history show project-42 --tenant acme
 
+# A streamed reply is stored as the text its deltas join to, placeholders and all.
+curl -s -N --max-time 20 -H "Authorization: Bearer $KEY" -H "x420-conversation-id: streamed-1" "$URL/v1/chat/completions" \
+  -d "{\"model\":\"gpt-4o\",\"stream\":true,\"messages\":[{\"role\":\"user\",\"content\":\"$PROMPT streamed with $AWS\"}]}" >"$WORK/streamed.sse"
+expect_contains "$(cat "$WORK/streamed.sse")" "data:" "the client got a stream"
+wait_for has_records streamed-1 2 && pass || fail "a streamed exchange is stored"
+STORED_REPLY=$(x420 history show streamed-1 --json | jq -r '.records[1].text')
+expect_eq "$(jq -r .streamed <<<"$STORED_REPLY")" "true" "the stored reply is marked streamed"
+expect_contains "$(jq -r .text <<<"$STORED_REPLY")" "X420_REDACTED_aws_access_key_id_" "the joined text keeps the placeholder"
+expect_not_contains "$STORED_REPLY" "$AWS" "the stored stream holds no secret"
+
 # Without a header, turns of one chat share an id derived from its first message.
 curl -s --max-time 20 -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" \
   -d '{"model":"gpt-4o","messages":[{"role":"user","content":"derived one"}]}' >/dev/null
