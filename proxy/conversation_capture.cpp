@@ -58,14 +58,7 @@ std::string derived_conversation_id(const crypto::SecretBytes& tenant_key, const
   if (!first) return {};
   // Domain-separated from the key's other use (placeholders).
   const std::string input = "x420 conversation id\n" + first->dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  const auto hash = crypto::keyed_hash(tenant_key, input);
-  static const char* hex = "0123456789abcdef";
-  std::string id = "conv-";
-  for (std::size_t i = 0; i < 12; ++i) {
-    id += hex[hash[i] >> 4];
-    id += hex[hash[i] & 15];
-  }
-  return id;
+  return "conv-" + crypto::hex_of(crypto::keyed_hash(tenant_key, input), 12);
 }
 
 void ReplyCapture::append(std::string_view text) {

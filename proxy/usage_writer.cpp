@@ -100,7 +100,7 @@ void UsageWriter::run() {
         wake_.wait(lock, ready);
       }
       if (queue_.empty() && stopping_) return;
-      if (!stopping_ && queue_.size() < kMaxBatch)
+      if (!stopping_ && !queue_.empty() && queue_.size() < kMaxBatch)
         wake_.wait_for(lock, kLinger, [&] { return stopping_ || queue_.size() >= kMaxBatch; });
       while (!queue_.empty() && batch.size() < kMaxBatch) {
         batch.push_back(std::move(queue_.front()));

@@ -22,4 +22,12 @@ bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::u
   return sodium_memcmp(a.data(), b.data(), a.size()) == 0;
 }
 
+std::string hex_of(const Hash& h, std::size_t bytes) {
+  if (bytes > h.size()) bytes = h.size();
+  std::string out(bytes * 2 + 1, '\0');  // sodium_bin2hex writes a terminating NUL
+  sodium_bin2hex(out.data(), out.size(), h.data(), bytes);
+  out.pop_back();
+  return out;
+}
+
 }  // namespace x420::crypto

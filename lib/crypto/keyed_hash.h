@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <span>
+#include <string>
 #include <string_view>
 
 #include "crypto/secret_bytes.h"
@@ -16,6 +17,10 @@ inline constexpr size_t kHashingKeySize = 32;
 using Hash = std::array<std::uint8_t, kHashSize>;
 
 Hash keyed_hash(const SecretBytes& hashing_key, std::string_view data);
+
+// The first `bytes` bytes of `h` (all of it by default) as lowercase hex: how hashes become
+// names (placeholders, fingerprints, conversation ids, cache keys).
+std::string hex_of(const Hash& h, std::size_t bytes = kHashSize);
 
 // Constant-time: the time taken does not depend on where the inputs differ.
 bool equal_constant_time(std::span<const std::uint8_t> a, std::span<const std::uint8_t> b);

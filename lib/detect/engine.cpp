@@ -159,14 +159,7 @@ std::string cache_key(const std::vector<std::string>& patterns) {
   std::string material = std::string(kCacheMagic) + '\0' + hs_version() + '\0';
   for (const auto& p : patterns) material.append(p).push_back('\0');
   static const crypto::SecretBytes kKey(reinterpret_cast<const std::uint8_t*>("x420 engine cache key v1 ......"), 32);
-  const auto h = crypto::keyed_hash(kKey, material);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (auto b : h) {
-    out += hex[b >> 4];
-    out += hex[b & 15];
-  }
-  return out;
+  return crypto::hex_of(crypto::keyed_hash(kKey, material));
 }
 
 // Restores the database and widths from a cache entry; false if it is not usable here.
@@ -347,16 +340,6 @@ bool line_has_inline_allow(std::string_view data, std::uint64_t at) {
   return data.substr(begin, end - begin).find(kInlineAllow) != std::string_view::npos;
 }
 
-std::string hex8(const crypto::Hash& h) {
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (int i = 0; i < 8; ++i) {
-    out += hex[h[i] >> 4];
-    out += hex[h[i] & 15];
-  }
-  return out;
-}
-
 bool contains_stopword(const std::vector<std::string>& stopwords, std::string_view secret) {
   if (stopwords.empty()) return false;
   const std::string l = lower(secret);
@@ -400,7 +383,7 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
   std::string material = r.id;
   material.push_back('\0');
   material.append(secret);
-  f.fingerprint = hex8(crypto::keyed_hash(impl.fingerprint_key, material));
+  f.fingerprint = crypto::hex_of(crypto::keyed_hash(impl.fingerprint_key, material), 8);
   crypto::wipe(material);
   if (!impl.allow_fingerprints.empty() && impl.allow_fingerprints.count(f.fingerprint)) return;
   out.push_back(std::move(f));

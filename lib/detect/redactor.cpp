@@ -64,12 +64,7 @@ std::string Pseudonymizer::placeholder(std::string_view rule_id, std::string_vie
   std::string out(kPlaceholderPrefix);
   for (char c : rule_id.substr(0, 64)) out += (c == '.' || c == '-') ? '_' : c;
   out += '_';
-  const auto h = crypto::keyed_hash(key_, secret);
-  static const char* hex = "0123456789abcdef";
-  for (int i = 0; i < (long_form ? 8 : 4); ++i) {
-    out += hex[h[i] >> 4];
-    out += hex[h[i] & 15];
-  }
+  out += crypto::hex_of(crypto::keyed_hash(key_, secret), long_form ? 8 : 4);
   return out;
 }
 
