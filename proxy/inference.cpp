@@ -301,8 +301,10 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     exchange.generation_id = outcome.generation_id;
     exchange.now = p.clock.now();
     exchange.ttl = (*stored)->ttl;
-    exchange.request_text = std::move(up_req.body());
-    exchange.response_text = capture->finish();
+    // Only redacted text is stored: the request is as forwarded (unredacted under a key whose
+    // mode is off), and the reply is as the upstream wrote it, which may hold secrets of its own.
+    exchange.request_text = p.masked(std::move(up_req.body()), secret->view());
+    exchange.response_text = p.masked(capture->finish(), secret->view());
     p.usage->submit(std::move(exchange));
   }
 

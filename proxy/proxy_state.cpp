@@ -38,6 +38,15 @@ Result<const crypto::SecretBytes*> Proxy::conversation_key_for(const std::string
   return &conversation_keys.emplace(tenant, std::move(key.value())).first->second;
 }
 
+std::string Proxy::masked(std::string text, std::string_view upstream_key) {
+  if (!upstream_key.empty())
+    for (std::size_t at; (at = text.find(upstream_key)) != std::string::npos;)
+      text.replace(at, upstream_key.size(), "[REDACTED:upstream_key]");
+  const auto findings = engine->scan(text, *scratch);
+  if (findings.empty()) return text;
+  return detect::redact(text, findings, *engine, detect::RedactMode::mask, nullptr, nullptr).text;
+}
+
 RedactionPolicy Proxy::redaction_for(const service::KeyInfo& key) const {
   if (!key.redaction) return config.redaction;
   if (*key.redaction == "mask") return RedactionPolicy::mask;

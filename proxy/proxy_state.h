@@ -65,6 +65,10 @@ struct Proxy {
   std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;
   // The key's own mode when it has one, else the server's.
   RedactionPolicy redaction_for(const service::KeyInfo& key) const;
+  // `text` with every secret the engine finds masked, and the upstream's own key should a
+  // provider repeat it: for what is kept or shown that was not redacted on the way out (an
+  // upstream's error reply, a stored reply).
+  std::string masked(std::string text, std::string_view upstream_key);
 };
 
 struct Outcome {

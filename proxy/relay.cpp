@@ -13,16 +13,6 @@ namespace {
 constexpr std::size_t kMaxUpstreamReply = 64 * 1024 * 1024;
 constexpr std::string_view kServerName = "x420";
 
-// Masks what an upstream's error reply may echo: secrets the engine finds, and the upstream's
-// own key should a provider repeat it.
-std::string redact_error_reply(Proxy& p, std::string body, std::string_view upstream_key) {
-  if (!upstream_key.empty())
-    for (std::size_t at; (at = body.find(upstream_key)) != std::string::npos;)
-      body.replace(at, upstream_key.size(), "[REDACTED:upstream_key]");
-  const auto findings = p.engine->scan(body, *p.scratch);
-  return detect::redact(body, findings, *p.engine, detect::RedactMode::mask, nullptr, nullptr).text;
-}
-
 void client_gone(Outcome& outcome) {
   outcome.status = 499;
   outcome.error_type = "client_closed";
@@ -185,7 +175,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
   result.upstream_reusable = parser.keep_alive();
   if (error_reply) {
     outcome.error_type = "upstream_" + std::to_string(status);
-    body = redact_error_reply(p, std::move(body), r.upstream_key);
+    body = p.masked(std::move(body), r.upstream_key);  // an error reply may echo the request
   } else {
     read_usage(body, outcome.usage);
     if (r.capture) r.capture->whole(body);

@@ -23,6 +23,8 @@ expect_exit 0 "key" x420 keys create --name main -q
 KEY=$OUT
 expect_exit 0 "no-log key" x420 keys create --name quiet --no-log -q
 KEY_NOLOG=$OUT
+expect_exit 0 "a key that forwards as is" x420 keys create --name raw --redact off -q
+KEY_OFF=$OUT
 expect_exit 0 "tenant acme" x420 tenants create acme -q
 ACME_TOKEN=$OUT
 expect_exit 0 "acme upstream" env KEY="$UPSTREAM_SECRET" "$X420_BIN" upstreams add mock --tenant acme --kind openai \
@@ -89,6 +91,15 @@ X420_TOKEN=$OPERATOR expect_exit 0 "history list through the service" x420 histo
 expect_contains "$OUT" "project-42" "listed through the service"
 expect_exit 4 "an unknown conversation" x420 history show no-such-conversation
 expect_exit 4 "another tenant's conversation is not visible" x420 history show project-42 --tenant acme
+
+# A key with redaction off forwards the secret, and the mock echoes it back: what is stored of
+# both is masked all the same.
+OUT=$(chat "$KEY_OFF" "$PROMPT raw" -H "x420-conversation-id: raw-1")
+expect_contains "$OUT" "$AWS" "the off key's client gets its reply as is"
+wait_for has_records raw-1 2 && pass || fail "the off key's exchange is stored"
+expect_exit 0 "history of the off key" x420 history show raw-1
+expect_not_contains "$OUT" "$AWS" "no secret stored from a key with redaction off, request or reply"
+expect_contains "$OUT" "[REDACTED:aws.access_key_id]" "stored masked"
 
 # A streamed reply is stored as the text its deltas join to, placeholders and all.
 curl -s -N --max-time 20 -H "Authorization: Bearer $KEY" -H "x420-conversation-id: streamed-1" "$URL/v1/chat/completions" \
