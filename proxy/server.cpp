@@ -85,7 +85,9 @@ awaitable<bool> send_export(Stream& stream, AdminReply& admin) {
     chunk.clear();
     auto more = admin.stream->next(chunk);
     if (!more) {
-      spdlog::error("export stopped: {}", more.error().message);
+      // Its message names the conversation, an id the client chose: the log gets the kind only.
+      spdlog::error("an export stopped part-way ({}): the caller got a bundle without its end",
+                    kind_name(more.error().kind));
       co_return false;
     }
     if (!chunk.empty()) {
