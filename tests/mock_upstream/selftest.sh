@@ -67,6 +67,38 @@ sse() {
     });' "$2"
 }
 
+# body_js EXPR: evaluates EXPR with `s` = the last reply body ($T/body) exactly as received.
+body_js() {
+  "$NODE" -e '
+    const s = require("fs").readFileSync(process.argv[1], "latin1"); let out;
+    try { out = eval(process.argv[2]); } catch (e) { out = "ERROR: " + e.message; }
+    process.stdout.write(typeof out === "string" ? out : JSON.stringify(out));' "$T/body" "$1"
+}
+
+# stream PATH HEADERS_JSON JSON: POSTs with node and reads the reply as a proxy would; prints
+# {status, headers, reads, bytes, events: [{at, text}], ms}, where `at` is when the read that
+# completed the event arrived (timeOrigin + now, the clock of x_mock_sent_ms) and ms the total.
+cat >"$T/client.js" <<'JS'
+const http = require("http");
+const [url, hdrs, body] = process.argv.slice(2);
+const now = () => performance.timeOrigin + performance.now();
+const t0 = now();
+const headers = Object.assign({ "content-type": "application/json" }, JSON.parse(hdrs));
+http.request(url, { method: "POST", headers }, (res) => {
+  const events = [];
+  let reads = 0, bytes = 0, buf = "";
+  res.setEncoding("utf8");
+  res.on("data", (d) => {
+    const at = now();
+    reads++; bytes += Buffer.byteLength(d); buf += d;
+    for (let k; (k = buf.indexOf("\n\n")) >= 0; buf = buf.slice(k + 2)) events.push({ at, text: buf.slice(0, k) });
+  });
+  res.on("end", () => process.stdout.write(JSON.stringify(
+    { status: res.statusCode, headers: res.headers, reads, bytes, events, ms: now() - t0 })));
+}).on("error", (e) => process.stdout.write(JSON.stringify({ error: e.message }))).end(body);
+JS
+stream() { "$NODE" "$T/client.js" "$URL$1" "$2" "$3"; }
+
 # start_server ARGS...: starts server.js, sets SPID and PORT once it printed "listening <port>".
 start_server() {
   SOUT=$T/stdout.$RANDOM
@@ -93,7 +125,7 @@ post() {
   shift 2
   CODE=$(curl -sS --max-time 10 -o "$T/body" -D "$T/headers" -w '%{http_code}' \
     -H 'content-type: application/json' --data-binary "$json" "$@" "$URL$path")
-  BODY=$(cat "$T/body")
+  BODY=$(tr -d '\0' <"$T/body") # a gzipped body holds NULs, which bash cannot keep
   HDRS=$(tr -d '\r' <"$T/headers")
 }
 
@@ -270,6 +302,111 @@ eq "$(js "$CLOSED" 'j.client_closed + " " + j.id + " " + j.path + " " + j.bytes_
 curl -sS --max-time 1 -o /dev/null -H 'x-mock-stall-after-bytes: 0' -H 'x-mock-status: 200' \
   --data-binary "$CHAT" "$URL/v1/chat/completions" -w '%{http_code}' >"$T/code" 2>/dev/null
 eq "$(cat "$T/code")" 200 "stall after 0 bytes: the status line still arrives"
+
+echo "== provider behaviour: timing, keep-alives, line ends"
+ABC='{"stream":true,"messages":[{"role":"user","content":"abcdefghij"}]}'
+S=$(stream /v1/chat/completions '{"x-mock-chunk-delay-ms":"100","x-mock-timestamps":"1","x-mock-chunk-size":"3"}' "$ABC")
+EV='j.events.map(e => e.text.startsWith("data: {") ? JSON.parse(e.text.slice(6)) : e.text)'
+eq "$(js "$S" 'j.events.length + " " + j.reads')" "7 7" "chunk delay 100: 7 events, each in its own read"
+eq "$(js "$S" 'const a = j.events.map(e => e.at); Math.min(...a.slice(1).map((t, i) => t - a[i])) >= 80')" true "chunk delay 100: consecutive events arrive >= 80 ms apart"
+eq "$(js "$S" "const ev = $EV; ev.slice(0, -1).every(d => typeof d.x_mock_sent_ms === 'number') && ev[ev.length - 1]")" "data: [DONE]" "timestamps: every JSON event has x_mock_sent_ms, [DONE] untouched"
+eq "$(js "$S" "const ev = $EV; ev.slice(0, -1).some(d => d.x_mock_sent_ms % 1 !== 0)")" true "timestamps: sub-millisecond"
+eq "$(js "$S" "const ev = $EV.slice(0, -1); ev.slice(1).every((d, i) => d.x_mock_sent_ms - ev[i].x_mock_sent_ms >= 80)")" true "timestamps: stamped when written, >= 80 ms apart"
+eq "$(js "$S" "const ev = $EV; ev.slice(0, -1).every((d, i) => { const l = j.events[i].at - d.x_mock_sent_ms; return l > -5 && l < 50; })")" true "timestamps: arrival minus x_mock_sent_ms is a small latency"
+eq "$(js "$S" "$EV.slice(1, -2).map(d => d.choices[0].delta.content).join('|')")" "abc|def|ghi|j" "timestamps: the content is unchanged"
+post /v1/messages '{"stream":true,"messages":[{"role":"user","content":"stamp me"}]}' -H 'x-mock-timestamps: 1'
+eq "$(sse "$BODY" 'events.every(e => typeof e.data.x_mock_sent_ms === "number" && e.event === e.data.type)')" true "timestamps: every Anthropic event too"
+post /v1/chat/completions "$ABC"
+hasnt "$BODY" "x_mock_sent_ms" "timestamps: none without the header"
+
+post /v1/chat/completions "$ABC" -H 'x-mock-keepalive: 1'
+eq "$(body_js 's.split("\n\n").slice(0, -1).map(b => b === ": ping" ? "p" : "e").join("")')" "pepepepepe" "keepalive: ': ping' before the first event and between every pair"
+eq "$(sse "$BODY" 'events.filter(e => e.data.choices).map(e => e.data.choices[0].delta.content || "").join("") + raw[raw.length - 1]')" "abcdefghij[DONE]" "keepalive: the events are unchanged"
+S=$(stream /v1/messages '{"x-mock-keepalive":"1","x-mock-chunk-delay-ms":"60"}' '{"stream":true,"messages":[{"role":"user","content":"ping me"}]}')
+eq "$(js "$S" 'j.reads === j.events.length && j.events[0].text === ": ping" && j.events[2].text === ": ping"')" true "keepalive with a chunk delay: each ping is a read of its own"
+
+post /v1/chat/completions "$ABC" -H 'x-mock-line-ends: crlf'
+has "$(od -c "$T/body")" '\r  \n' "line ends crlf: od -c shows \\r \\n"
+eq "$(body_js '/\r\n\r\n/.test(s) && !/[^\r]\n/.test(s)')" true "line ends crlf: every \\n is \\r\\n"
+eq "$(sse "$(body_js 's.replace(/\r\n/g, "\n")')" 'events.slice(1, -2).map(e => e.data.choices[0].delta.content).join("")')" abcdefghij "line ends crlf: the same stream otherwise"
+post /v1/messages '{"stream":true,"messages":[{"role":"user","content":"hi"}]}' -H 'x-mock-line-ends: crlf' -H 'x-mock-keepalive: 1'
+eq "$(body_js 's.startsWith(": ping\r\n\r\nevent: message_start\r\ndata: {")')" true "line ends crlf: event: lines and pings too"
+post /v1/chat/completions "$ABC" -H 'x-mock-line-ends: cr'
+eq "$(body_js '!s.includes("\n") && s.includes("}\r\rdata: ") && s.endsWith("[DONE]\r\r")')" true "line ends cr: only \\r"
+eq "$(sse "$(body_js 's.replace(/\r/g, "\n")')" 'events.slice(1, -2).map(e => e.data.choices[0].delta.content).join("")')" abcdefghij "line ends cr: the same stream otherwise"
+post /v1/chat/completions "$ABC" -H 'x-mock-line-ends: bogus'
+eq "$(body_js 's.includes("\r")')" false "line ends: a malformed value leaves lf"
+
+echo "== provider behaviour: mid-stream close, byte split, gzip"
+curl -sS -N --max-time 10 -o "$T/body" -H 'x-mock-close-after-events: 3' --data-binary "$ABC" "$URL/v1/chat/completions" 2>/dev/null
+rc=$?
+[[ $rc -ne 0 ]] && ok "close after 3 events: curl fails (exit $rc)" || bad "close after 3 events: curl fails" "exit 0"
+eq "$(sse "$(cat "$T/body")" 'events.length + " " + events.map(e => e.data.choices[0].delta.content).join("|")')" "3 |abcdefg|hij" "close after 3 events: exactly 3 events arrived"
+CLOSE_ID=$(js "$(last_record)" 'j.id')
+eq "$(js "$(grep '"mid_stream_close"' "$REC" | tail -n 1)" 'j.id + " " + j.events_sent')" "$CLOSE_ID 3" "close after 3 events: mid_stream_close line in the record"
+curl -sS -N --raw --max-time 10 -o "$T/body" -H 'x-mock-close-after-events: 3' --data-binary "$ABC" "$URL/v1/chat/completions" 2>/dev/null
+eq "$(body_js '(s.match(/\r\ndata: /g) || []).length + " " + s.endsWith("0\r\n\r\n")')" "3 false" "close after 3 events: no terminating zero-length chunk (--raw)"
+curl -sS -N --max-time 10 -o "$T/body" -w '%{http_code}' -H 'x-mock-close-after-events: 2' -H 'x-mock-keepalive: 1' \
+  --data-binary '{"stream":true,"messages":[{"role":"user","content":"hi"}]}' "$URL/v1/messages" >"$T/code" 2>/dev/null
+eq "$(cat "$T/code") $(body_js 's.split("\n\n").slice(0, -1).map(b => b === ": ping" ? "p" : b.split("\n")[0]).join(",")')" \
+  "200 p,event: message_start,p,event: content_block_start" "close after 2 events: pings are not counted"
+rm -f "$T/body" # curl creates no output file for an empty body
+curl -sS -N --max-time 10 -o "$T/body" -w '%{http_code}' -H 'x-mock-close-after-events: 0' --data-binary "$ABC" "$URL/v1/chat/completions" >"$T/code" 2>/dev/null
+eq "$? $(cat "$T/code") $(cat "$T/body" 2>/dev/null | wc -c)" "18 200 0" "close after 0 events: the status line, then the close"
+sleep 0.2
+eq "$("$NODE" -e 'const l = require("fs").readFileSync(process.argv[1], "utf8").trim().split("\n").map(JSON.parse);
+  const ids = l.filter(r => r.event === "mid_stream_close").map(r => r.id);
+  console.log(ids.length + " " + l.filter(r => r.event === "client_closed" && ids.includes(r.id)).length)' "$REC")" "4 0" "close mid-stream: no client_closed line for our own closes"
+
+LONG=$(head -c 1500 /dev/zero | tr '\0' a)
+S=$(stream /v1/chat/completions '{"x-mock-byte-split":"1"}' '{"stream":true,"messages":[{"role":"user","content":"'"$LONG"'"}]}')
+eq "$(js "$S" 'j.bytes > 30000 && j.reads > j.bytes / 20')" true "byte split: a $(js "$S" 'j.bytes')-byte stream comes in $(js "$S" 'j.reads') reads"
+eq "$(js "$S" 'j.events.slice(1, -2).map(e => JSON.parse(e.text.slice(6)).choices[0].delta.content).join("").length + " " + j.events[j.events.length - 1].text')" "1500 data: [DONE]" "byte split: the stream is intact"
+eq "$(js "$S" 'j.ms < 4000')" true "byte split: a 30 KB stream takes $(js "$S" 'Math.round(j.ms)') ms"
+LONG=$(head -c 15000 /dev/zero | tr '\0' a)
+S=$(stream /v1/chat/completions '{"x-mock-byte-split":"1"}' '{"stream":true,"messages":[{"role":"user","content":"'"$LONG"'"}]}')
+eq "$(js "$S" 'j.bytes > 400000 && j.ms < 8000 && j.events.length === 2146')" true "byte split: a 400 KB stream takes $(js "$S" 'Math.round(j.ms)') ms (per byte for the first 64 KiB)"
+post /v1/chat/completions "$CHAT" -H 'x-mock-byte-split: 1'
+eq "$CODE $(js "$BODY" 'j.choices[0].message.content')" "200 $TEXT" "byte split: a JSON reply too"
+
+post /v1/chat/completions "$ABC" -H 'x-mock-gzip: 1' -H 'accept-encoding: identity'
+eq "$(od -An -tx1 -N2 "$T/body" | tr -d ' ')" 1f8b "gzip: the raw stream starts with 1f 8b, even for accept-encoding identity"
+has "$HDRS" "content-encoding: gzip" "gzip: content-encoding: gzip"
+curl -sS --compressed --max-time 10 -o "$T/body" -H 'x-mock-gzip: 1' --data-binary "$ABC" "$URL/v1/chat/completions"
+eq "$(sse "$(cat "$T/body")" 'events.slice(1, -2).map(e => e.data.choices[0].delta.content).join("") + raw[raw.length - 1]')" "abcdefghij[DONE]" "gzip: curl --compressed decodes the stream"
+post /v1/messages "$MSG" -H 'x-mock-gzip: 1'
+eq "$(od -An -tx1 -N2 "$T/body" | tr -d ' ') $(grep -i '^content-length:' <<<"$HDRS" | awk '{print $2}')" "1f8b $(wc -c <"$T/body")" "gzip: a JSON reply, content-length of the gzipped bytes"
+eq "$(js "$(curl -sS --compressed --max-time 10 -H 'x-mock-gzip: 1' --data-binary "$MSG" "$URL/v1/messages")" 'j.content[0].text')" "$TEXT" "gzip: curl --compressed decodes the JSON"
+post /v1/chat/completions "$ABC" --compressed
+hasnt "$HDRS" "content-encoding" "no gzip header: no compression, whatever accept-encoding says"
+has "$(js "$(last_record)" 'j.headers["accept-encoding"]')" "gzip" "record: the request's accept-encoding"
+
+echo "== provider behaviour: deep, odd and merged events"
+post /v1/chat/completions "$ABC" -H 'x-mock-deep: 200000'
+eq "$(sse "$BODY" 'const d = raw[0]; [d.startsWith("{\"type\":\"deep\",\"x\":["), d.split("[").length - 1, d.split("]").length - 1, d.endsWith("]}")].join(" ")')" \
+  "true 200000 200000 true" "deep 200000: a first event with 200000 nested brackets"
+eq "$(sse "$BODY" 'events.slice(2, -2).map(e => e.data.choices[0].delta.content).join("") + raw[raw.length - 1]')" "abcdefghij[DONE]" "deep: the normal events follow"
+post /v1/messages "$MSG" -H 'x-mock-deep: 200000'
+eq "$CODE $(body_js 's.endsWith(",\"x_mock_deep\":" + "[".repeat(200000) + "]".repeat(200000) + "}") && s.startsWith("{\"id\":")') $(grep -i '^content-length:' <<<"$HDRS" | awk '{print $2}')" \
+  "200 true $(wc -c <"$T/body")" "deep 200000: x_mock_deep in a JSON reply"
+post /v1/chat/completions "$ABC" -H 'x-mock-deep: lots'
+hasnt "$BODY" "deep" "deep: a malformed value is ignored"
+
+post /v1/chat/completions "$ABC" -H 'x-mock-odd: 1'
+eq "$(sse "$BODY" 'raw.slice(0, 7).join(" ~ ")')" '{"type": 7} ~ {"choices": "nope"} ~ {"choices": [1, null, "x"]} ~ {"type":"content_block_delta","index":"zero","delta":5} ~ [1,2,3] ~ "just a string" ~ not json at all' "odd: the unexpected data come first"
+eq "$(body_js 's.includes("\n\nevent: mystery\n\nid: mock-odd-1\nretry: 3000\ndata: ")')" true "odd: an event with no data, one with id: and retry:"
+eq "$(sse "$BODY" 'events.slice(10, -2).map(e => e.data.choices[0].delta.content).join("") + raw[raw.length - 1]')" "abcdefghij[DONE]" "odd: the real events follow unchanged"
+post /v1/messages '{"stream":true,"messages":[{"role":"user","content":"odd"}]}' -H 'x-mock-odd: 1'
+eq "$(sse "$BODY" 'events.length + " " + events[9].event + " " + events.filter(e => e.event === "content_block_delta").map(e => e.data.delta.text).join("")')" "16 message_start odd" "odd: on an Anthropic stream too"
+
+post /v1/chat/completions "$ABC" -H 'x-mock-finish-in-last-delta: 1'
+eq "$(sse "$BODY" 'const c = events.slice(0, -1).map(e => e.data.choices[0]); c.map(x => (x.delta.content || "") + ":" + (x.finish_reason || "")).join("|")')" ":|abcdefg:|hij:stop" "finish in last delta: the last piece carries finish_reason"
+post /v1/chat/completions '{"stream":true,"tools":'"$TOOLS"',"messages":[{"role":"user","content":"CALLTOOL x"}]}' -H 'x-mock-finish-in-last-delta: 1'
+eq "$(sse "$BODY" 'const c = events.slice(0, -1).map(e => e.data.choices[0]); const l = c[c.length - 1]; l.finish_reason + " " + (l.delta.tool_calls[0].function.arguments.length > 0) + " " + JSON.parse(c.map(x => x.delta.tool_calls[0].function.arguments).join("")).text')" "tool_calls true CALLTOOL x" "finish in last delta: a tool call's last arguments piece carries finish_reason"
+post /v1/chat/completions "$ABC"
+eq "$(sse "$BODY" 'const c = events.slice(0, -1).map(e => e.data.choices[0]); c.slice(-2).map(x => JSON.stringify(x.delta) + ":" + x.finish_reason).join("|")')" '{"content":"hij"}:null|{}:stop' "default: the finish chunk follows the last text piece at once"
+post /v1/chat/completions '{"stream":true,"tools":'"$TOOLS"',"messages":[{"role":"user","content":"CALLTOOL x"}]}'
+eq "$(sse "$BODY" 'const c = events.slice(0, -1).map(e => e.data.choices[0]); (c[c.length - 2].delta.tool_calls[0].function.arguments.length > 0) + " " + JSON.stringify(c[c.length - 1].delta) + ":" + c[c.length - 1].finish_reason')" 'true {}:tool_calls' "tool stream: the finish chunk follows the last arguments piece at once"
 
 echo "== the record as a whole"
 RECORD=$(cat "$REC")

@@ -13,6 +13,8 @@ const fs = require('fs');
 const http = require('http');
 const https = require('https');
 const net = require('net');
+const { performance } = require('perf_hooks');
+const zlib = require('zlib');
 
 const USAGE = `usage: node server.js [--port N] [--host 127.0.0.1] [--record FILE]
                       [--max-seconds N] [--chunk-size N] [--tls-cert F --tls-key F]
@@ -21,6 +23,8 @@ Prints "listening <port>" on stdout once ready; see README.md.`;
 const MAX_BODY_BYTES = 32 * 1024 * 1024; // a test never needs more; keeps memory bounded
 const CREDENTIAL_HEADERS = ['authorization', 'x-api-key', 'proxy-authorization'];
 const EMBEDDING = [0.0625, -0.125, 0.25, -0.5]; // exact in float32, so base64 round-trips exactly
+const BYTE_SPLIT_MAX = 64 * 1024; // x-mock-byte-split: bytes sent one per write; the rest per event
+const DEEP_MAX = 1000000; // x-mock-deep: 2 MB of brackets, far past any parser's depth limit
 
 // ---------------------------------------------------------------------------------------------
 // Command line
@@ -276,18 +280,19 @@ function chatCompletions(ctx) {
     { id, object: 'chat.completion.chunk', created, model,
       choices: [{ index: 0, delta, logprobs: null, finish_reason: finishReason }] },
     includeUsage ? { usage: null } : {}));
-  const events = [];
+  const deltas = [];
   if (tool) {
-    events.push(chunk({ role: 'assistant', content: null,
-      tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: tool, arguments: '' } }] }));
-    for (const p of pieces(args, ctx.chunkSize)) {
-      events.push(chunk({ tool_calls: [{ index: 0, function: { arguments: p } }] }));
-    }
+    deltas.push({ role: 'assistant', content: null,
+      tool_calls: [{ index: 0, id: callId, type: 'function', function: { name: tool, arguments: '' } }] });
+    for (const p of pieces(args, ctx.chunkSize)) deltas.push({ tool_calls: [{ index: 0, function: { arguments: p } }] });
   } else {
-    events.push(chunk({ role: 'assistant', content: '' }));
-    for (const p of pieces(text, ctx.chunkSize)) events.push(chunk({ content: p }));
+    deltas.push({ role: 'assistant', content: '' });
+    for (const p of pieces(text, ctx.chunkSize)) deltas.push({ content: p });
   }
-  events.push(chunk({}, finish));
+  // The finish chunk follows the last piece at once. Some providers put finish_reason in the
+  // chunk with the last piece instead, so a proxy must not wait for an empty delta to flush.
+  if (!ctx.finishInLastDelta) deltas.push({});
+  const events = deltas.map((d, i) => chunk(d, i === deltas.length - 1 ? finish : null));
   if (includeUsage) {
     events.push(sseData({ id, object: 'chat.completion.chunk', created, model, choices: [], usage }));
   }
@@ -505,17 +510,29 @@ function controls(headers, opts) {
     const v = headers[name];
     return typeof v === 'string' && /^\d+$/.test(v.trim()) ? Number(v.trim()) : null;
   };
+  const flag = (name) => ['1', 'true', 'yes'].includes(String(headers[name] || '').trim().toLowerCase());
   const status = int('x-mock-status');
   const usage = /^\s*(\d+)\s*,\s*(\d+)\s*$/.exec(headers['x-mock-usage'] || '');
   const chunkSize = int('x-mock-chunk-size');
+  const deep = int('x-mock-deep');
+  const eol = { lf: '\n', crlf: '\r\n', cr: '\r' }[String(headers['x-mock-line-ends'] || '').trim().toLowerCase()];
   return {
     status: status !== null && status >= 200 && status <= 599 ? status : null,
     delayMs: int('x-mock-delay-ms') || 0,
     stallAfter: int('x-mock-stall-after-bytes'),
-    drop: ['1', 'true', 'yes'].includes(String(headers['x-mock-drop'] || '').trim().toLowerCase()),
+    drop: flag('x-mock-drop'),
     chunkDelayMs: int('x-mock-chunk-delay-ms') || 0,
     chunkSize: chunkSize && chunkSize > 0 ? chunkSize : opts.chunkSize,
     usageOverride: usage ? { prompt: Number(usage[1]), completion: Number(usage[2]) } : null,
+    timestamps: flag('x-mock-timestamps'),
+    keepalive: flag('x-mock-keepalive'),
+    eol: eol || '\n',
+    closeAfter: int('x-mock-close-after-events'),
+    byteSplit: flag('x-mock-byte-split'),
+    gzip: flag('x-mock-gzip'),
+    deep: deep !== null && deep >= 1 && deep <= DEEP_MAX ? deep : 0,
+    odd: flag('x-mock-odd'),
+    finishInLastDelta: flag('x-mock-finish-in-last-delta'),
   };
 }
 
@@ -544,24 +561,169 @@ function reply(state, ctl, method, path, headers, rawBody) {
   if (!route) return errorReply(shape, 404, `mock upstream: no route for ${method} ${path}`);
   if (method !== route.method) return errorReply(shape, 405, `mock upstream: ${path} wants ${route.method}`);
   if (parseError) return errorReply(shape, 400, `mock upstream: ${parseError}`);
-  const r = route.handle({ id: state.id, body, headers, chunkSize: ctl.chunkSize, usageOverride: ctl.usageOverride });
+  const r = route.handle({ id: state.id, body, headers, chunkSize: ctl.chunkSize, usageOverride: ctl.usageOverride,
+    finishInLastDelta: ctl.finishInLastDelta });
   if (ctl.status !== null) r.status = ctl.status; // a 2xx override keeps the normal body
   return r;
 }
 
+// ---------------------------------------------------------------------------------------------
+// Provider quirks: controls that change the bytes of a reply rather than what it says, so the
+// proxy's stream handling meets what real upstreams send.
+
+// Events of shapes a client does not expect, which a proxy must pass on without choking: wrong
+// types, non-objects, non-JSON, an event with no data, and the SSE fields id and retry.
+const ODD_EVENTS = [
+  'data: {"type": 7}\n\n',
+  'data: {"choices": "nope"}\n\n',
+  'data: {"choices": [1, null, "x"]}\n\n',
+  'data: {"type":"content_block_delta","index":"zero","delta":5}\n\n',
+  'data: [1,2,3]\n\n',
+  'data: "just a string"\n\n',
+  'data: not json at all\n\n',
+  'event: mystery\n\n',
+  'id: mock-odd-1\nretry: 3000\ndata: {"type":"mock_odd"}\n\n',
+];
+const PING = ': ping\n\n';
+
+// N nested arrays as text: JSON.stringify of a value that deep would overflow the stack.
+const deepJson = (n) => '['.repeat(n) + ']'.repeat(n);
+
+// Adds a member to the text of a JSON object without parsing it (it may be the deep one).
+function addMember(objText, name, valueText) {
+  const member = `${JSON.stringify(name)}:${valueText}`;
+  return /^\{\s*\}$/.test(objText) ? `{${member}}` : `${objText.slice(0, -1)},${member}}`;
+}
+
+// Sub-millisecond wall clock, comparable with Date.now() in another process on this machine.
+const sentMs = () => (performance.timeOrigin + performance.now()).toFixed(3);
+
+// Stamps every JSON-object data line of one event with the time it is being written, so a client
+// can measure per-event latency through the proxy. Other data ([DONE], odd events) stays as is.
+function stamp(text) {
+  if (!text.includes('data: {')) return text;
+  const at = sentMs();
+  return text.split('\n').map((line) => (line.startsWith('data: {') && line.endsWith('}')
+    ? `data: ${addMember(line.slice(6), 'x_mock_sent_ms', at)}` : line)).join('\n');
+}
+
+// The SSE reply as the writes it becomes: [{text, event, gapMs}]. The extra events come first
+// (deep, then odd), pings go before each event, and x-mock-close-after-events cuts the list.
+// The chunk delay separates events; a ping sits halfway, as a keep-alive does in a slow stream.
+function sseItems(events, ctl) {
+  let all = [];
+  if (ctl.deep) all.push(`data: {"type":"deep","x":${deepJson(ctl.deep)}}\n\n`);
+  if (ctl.odd) all = all.concat(ODD_EVENTS);
+  all = all.concat(events);
+  if (ctl.closeAfter !== null) all = all.slice(0, ctl.closeAfter);
+  const items = [];
+  all.forEach((text, i) => {
+    const gap = i === 0 ? 0 : ctl.chunkDelayMs;
+    if (ctl.keepalive) items.push({ text: PING, event: false, gapMs: Math.floor(gap / 2) });
+    items.push({ text, event: true, gapMs: ctl.keepalive ? gap - Math.floor(gap / 2) : gap });
+  });
+  return items;
+}
+
+// What send() writes: units [{render() -> Buffer, gapMs}], rendered only when their turn comes
+// so the timestamps are those of the write; `events` is how many SSE events they hold.
+function plan(r, ctl) {
+  let units;
+  let events = 0;
+  if (r.sse) {
+    const eol = (t) => (ctl.eol === '\n' ? t : t.replace(/\n/g, ctl.eol));
+    const items = sseItems(r.chunks, ctl);
+    events = items.filter((it) => it.event).length;
+    units = items.map((it) => ({
+      gapMs: it.gapMs, render: () => Buffer.from(eol(ctl.timestamps ? stamp(it.text) : it.text), 'utf8'),
+    }));
+  } else {
+    units = r.chunks.map((c) => {
+      const text = ctl.deep && c.startsWith('{') ? addMember(c, 'x_mock_deep', deepJson(ctl.deep)) : c;
+      const buf = Buffer.from(text, 'utf8');
+      return { gapMs: 0, render: () => buf };
+    });
+  }
+  // A misbehaving upstream compresses whatever the client accepts; a stream becomes one body.
+  if (ctl.gzip) {
+    const buf = zlib.gzipSync(Buffer.concat(units.map((u) => u.render())));
+    units = [{ gapMs: 0, render: () => buf }];
+  }
+  return { units, events, abort: r.sse && ctl.closeAfter !== null };
+}
+
+// Writes the units in order, each in its own res.write: node corks a response until the next
+// tick, so a gap (timer or setImmediate) between writes is what makes them separate segments.
+// With x-mock-byte-split the first BYTE_SPLIT_MAX bytes go one per write, which splits events
+// at every byte yet keeps a long stream within seconds.
+function writeUnits(res, state, units, ctl, done) {
+  let i = 0;
+  let cur = null; // {buf, off}: the unit being written
+  let waited = false;
+  let perByte = ctl.byteSplit ? BYTE_SPLIT_MAX : 0;
+  const out = (b) => {
+    res.write(b);
+    state.bytesSent += b.length;
+  };
+  const next = () => {
+    if (state.closed) return;
+    for (;;) {
+      if (!cur) {
+        if (i === units.length) return done();
+        if (units[i].gapMs > 0 && !waited) {
+          waited = true;
+          state.timer = setTimeout(next, units[i].gapMs);
+          return;
+        }
+        waited = false;
+        cur = { buf: units[i].render(), off: 0 };
+      }
+      if (perByte > 0 && cur.off < cur.buf.length) {
+        out(cur.buf.subarray(cur.off, cur.off + 1));
+        perByte--;
+        if (++cur.off === cur.buf.length) {
+          cur = null;
+          i++;
+        }
+        state.immediate = setImmediate(next);
+        return;
+      }
+      if (cur.off < cur.buf.length) out(cur.buf.subarray(cur.off));
+      cur = null;
+      i++;
+    }
+  };
+  next();
+}
+
+// x-mock-close-after-events: the connection goes once the events written so far are flushed,
+// without the zero-length chunk that ends a chunked body, as when a provider's server dies.
+function closeMidStream(res, state, events) {
+  state.dropped = true; // our own close: no client_closed line
+  record({ event: 'mid_stream_close', id: state.id, events_sent: events, path: state.path,
+    bytes_sent: state.bytesSent, at: new Date().toISOString() });
+  const sock = res.socket;
+  res.flushHeaders(); // the status line goes out even after 0 events
+  sock.once('finish', () => sock.destroy());
+  sock.end(); // ends after the pending writes, so none of them is lost
+}
+
 // Writes a reply with the test controls: delay before the first byte, an optional pause between
-// chunks, or a stall after N body bytes that never ends the response.
+// chunks, a stall after N body bytes that never ends the response, or a close mid-stream.
 function send(res, state, r, ctl) {
-  const bufs = r.chunks.map((c) => Buffer.from(c, 'utf8'));
+  const p = plan(r, ctl);
   const headers = Object.assign({ 'x-mock-request-id': String(state.id) }, r.headers);
-  if (!r.sse) headers['content-length'] = String(bufs.reduce((n, b) => n + b.length, 0));
+  if (ctl.gzip) headers['content-encoding'] = 'gzip';
+  if (!r.sse) headers['content-length'] = String(p.units.reduce((n, u) => n + u.render().length, 0));
 
   const start = () => {
     if (state.closed) return;
+    // Each event must reach the proxy as soon as it is written, not when Nagle lets it go.
+    if (r.sse && res.socket) res.socket.setNoDelay(true);
     res.writeHead(r.status, headers);
     if (ctl.stallAfter !== null) {
       let budget = ctl.stallAfter;
-      for (const b of bufs) {
+      for (const b of p.units.map((u) => u.render())) {
         if (budget === 0) break;
         const part = b.length > budget ? b.subarray(0, budget) : b;
         res.write(part);
@@ -572,21 +734,10 @@ function send(res, state, r, ctl) {
       res.flushHeaders();
       return;
     }
-    let i = 0;
-    const next = () => {
-      if (state.closed) return;
-      while (i < bufs.length) {
-        res.write(bufs[i]);
-        state.bytesSent += bufs[i].length;
-        i++;
-        if (ctl.chunkDelayMs > 0 && i < bufs.length) {
-          state.timer = setTimeout(next, ctl.chunkDelayMs);
-          return;
-        }
-      }
-      res.end();
-    };
-    next();
+    writeUnits(res, state, p.units, ctl, () => {
+      if (p.abort) closeMidStream(res, state, p.events);
+      else res.end();
+    });
   };
   if (ctl.delayMs > 0) state.timer = setTimeout(start, ctl.delayMs);
   else start();
@@ -594,16 +745,17 @@ function send(res, state, r, ctl) {
 
 function handle(opts, nextId) {
   return (req, res) => {
-    const state = { id: nextId(), closed: false, dropped: false, timer: null, bytesSent: 0 };
     const q = req.url.indexOf('?');
     const path = q < 0 ? req.url : req.url.slice(0, q);
     const query = q < 0 ? '' : req.url.slice(q + 1);
+    const state = { id: nextId(), path, closed: false, dropped: false, timer: null, immediate: null, bytesSent: 0 };
 
     // 'close' on the response also fires when the client goes away first; then the response
     // has not finished, and the second log line tells the test that the disconnect reached us.
     res.on('close', () => {
       state.closed = true;
       clearTimeout(state.timer);
+      clearImmediate(state.immediate);
       if (!res.writableFinished && !state.dropped) {
         record({ event: 'client_closed', client_closed: true, id: state.id, path,
           bytes_sent: state.bytesSent, at: new Date().toISOString() });
