@@ -3,11 +3,12 @@
 #include <nlohmann/json.hpp>
 
 #include "crypto/keyed_hash.h"
+#include "detect/json_body.h"
 
 namespace x420::proxy {
 namespace {
 
-constexpr std::size_t kMaxPendingEvent = 1024 * 1024;
+constexpr std::size_t kMaxEventDepth = 64;
 
 const nlohmann::json* first_message(const nlohmann::json& body) {
   if (!body.is_object()) return nullptr;
@@ -41,7 +42,8 @@ void delta_text(const nlohmann::json& doc, std::string& out) {
     }
     return;
   }
-  const auto type = doc.value("type", std::string());
+  const auto t = doc.find("type");
+  const std::string type = t != doc.end() && t->is_string() ? t->get<std::string>() : std::string();
   if (type == "content_block_delta" && doc.contains("delta") && doc["delta"].is_object()) {
     const auto& d = doc["delta"];
     for (const char* field : {"text", "partial_json"})
@@ -73,27 +75,10 @@ void ReplyCapture::append(std::string_view text) {
 
 void ReplyCapture::whole(std::string_view body) { append(body); }
 
-// Line by line rather than event by event: a line ends in LF or CRLF (both are SSE), and every
-// provider's stream carries each event's JSON on one data line.
-void ReplyCapture::stream(std::string_view bytes) {
-  streamed_ = true;
-  if (truncated_) return;
-  pending_.append(bytes);
-  std::size_t start = 0;
-  for (;;) {
-    const auto end = pending_.find('\n', start);
-    if (end == std::string::npos) break;
-    std::string_view line(pending_.data() + start, end - start);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.starts_with("data:")) event(line.substr(line.starts_with("data: ") ? 6 : 5));
-    start = end + 1;
-  }
-  pending_.erase(0, start);
-  if (pending_.size() > kMaxPendingEvent) pending_.clear();  // not SSE as we know it
-}
-
 void ReplyCapture::event(std::string_view data) {
-  if (data.empty() || data.front() != '{') return;
+  streamed_ = true;
+  if (truncated_ || data.empty() || data.front() != '{') return;
+  if (!detect::json_nesting_within(data, kMaxEventDepth)) return;
   const auto doc = nlohmann::json::parse(data, nullptr, false);
   if (!doc.is_object()) return;
   std::string text;

@@ -30,14 +30,12 @@ class ReplyCapture {
   explicit ReplyCapture(std::size_t limit = 8 * 1024 * 1024) : limit_(limit) {}
 
   void whole(std::string_view body);  // a non-streamed reply, kept as it is
-  void stream(std::string_view bytes);  // SSE, in pieces cut anywhere
-  std::string finish();                  // the text to store
+  void event(std::string_view data);   // one SSE event's data: the text its deltas add
+  std::string finish();                // the text to store
 
  private:
-  void event(std::string_view data);
   void append(std::string_view text);
   std::size_t limit_;
-  std::string pending_;  // an SSE event not complete yet
   std::string text_;
   bool streamed_ = false;
   bool truncated_ = false;

@@ -11,16 +11,18 @@ using detect::ApiShape;
 // OpenAI-kind base URLs end in /v1 and Anthropic-kind ones do not (each SDK's convention), so
 // the OpenAI suffixes drop the /v1 the client sent and the Anthropic ones keep it.
 constexpr std::array<Endpoint, 6> kEndpoints = {{
-    {"/v1/chat/completions", ApiShape::openai_chat, "openai", "/chat/completions", ErrorShape::openai},
-    {"/v1/completions", ApiShape::openai_completions, "openai", "/completions", ErrorShape::openai},
-    {"/v1/responses", ApiShape::openai_responses, "openai", "/responses", ErrorShape::openai},
-    {"/v1/embeddings", ApiShape::openai_embeddings, "openai", "/embeddings", ErrorShape::openai},
-    {"/v1/messages", ApiShape::anthropic_messages, "anthropic", "/v1/messages", ErrorShape::anthropic},
-    {"/v1/messages/count_tokens", ApiShape::anthropic_count_tokens, "anthropic",
+    {"/v1/chat/completions", ApiShape::openai_chat, UpstreamKind::openai, "/chat/completions", ErrorShape::openai},
+    {"/v1/completions", ApiShape::openai_completions, UpstreamKind::openai, "/completions", ErrorShape::openai},
+    {"/v1/responses", ApiShape::openai_responses, UpstreamKind::openai, "/responses", ErrorShape::openai},
+    {"/v1/embeddings", ApiShape::openai_embeddings, UpstreamKind::openai, "/embeddings", ErrorShape::openai},
+    {"/v1/messages", ApiShape::anthropic_messages, UpstreamKind::anthropic, "/v1/messages", ErrorShape::anthropic},
+    {"/v1/messages/count_tokens", ApiShape::anthropic_count_tokens, UpstreamKind::anthropic,
      "/v1/messages/count_tokens", ErrorShape::anthropic},
 }};
 
 }  // namespace
+
+std::string_view kind_name(UpstreamKind kind) { return kind == UpstreamKind::anthropic ? "anthropic" : "openai"; }
 
 const Endpoint* find_endpoint(std::string_view path) {
   for (const auto& e : kEndpoints)

@@ -12,10 +12,14 @@ namespace x420::proxy {
 
 enum class ErrorShape { openai, anthropic };
 
+// The API an upstream speaks (the store keeps it as its name).
+enum class UpstreamKind { openai, anthropic };
+std::string_view kind_name(UpstreamKind kind);
+
 struct Endpoint {
   std::string_view path;            // as the client sends it, without the query
   detect::ApiShape shape;
-  std::string_view upstream_kind;   // "openai" or "anthropic"
+  UpstreamKind upstream_kind;
   std::string_view upstream_path;   // appended to the upstream's base URL
   ErrorShape errors;
 };

@@ -1,5 +1,7 @@
-// One inference request (DESIGN.md, "One request"): authenticate, redact, route, limit and
-// freeze, forward over a pooled upstream connection, relay, settle.
+// One inference request, DESIGN.md's "One request" in four steps, one file each: admit
+// (admit.cpp: authenticate, parse once, redact, route, limit and freeze), build the upstream
+// request (upstream_request.cpp), relay (relay.cpp, over a pooled upstream connection), settle
+// (settle.cpp). This file only puts them in order.
 #pragma once
 
 #include <string_view>
@@ -12,8 +14,5 @@ namespace x420::proxy {
 template <class Stream>
 awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, const Endpoint& endpoint,
                                  std::string_view query, Outcome& outcome);
-
-// The presented key: "Authorization: Bearer …" or "x-api-key: …"; empty when neither.
-std::string_view bearer_or_api_key(const Request& req);
 
 }  // namespace x420::proxy

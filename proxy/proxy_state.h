@@ -83,6 +83,9 @@ struct Outcome {
   std::int64_t cost_micros = 0;
   std::vector<std::string> redacted_rules;
   bool usage_injected = false;  // the proxy added stream_options.include_usage
+  bool usage_reported = false;  // the upstream's reply carried usage
+  std::size_t reply_text_bytes = 0;  // relayed, for an estimate when no usage came
+  bool reply_started = false;   // a status line went to the client: errors can only close now
   SteadyClock::time_point started = SteadyClock::now();
   std::optional<std::int64_t> ttfb_ms;
 };
@@ -102,6 +105,7 @@ awaitable<void> send_error(Stream& stream, const Request& req, ErrorShape shape,
                            std::string_view message, Outcome& outcome) {
   outcome.status = status;
   outcome.error_type = std::string(error_type(shape, status));
+  outcome.reply_started = true;
   auto res = json_response(req, static_cast<http::status>(status), error_body(shape, status, message));
   co_await send(stream, std::move(res));
 }

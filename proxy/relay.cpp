@@ -4,8 +4,9 @@
 
 #include <limits>
 
+#include "detect/json_restore.h"
 #include "proxy/client_watch.h"
-#include "proxy/sse_restorer.h"
+#include "proxy/reply_stream.h"
 
 namespace x420::proxy {
 namespace {
@@ -25,15 +26,141 @@ void set_x420_headers(Message& m, const Outcome& outcome) {
   m.set("x420-generation-id", outcome.generation_id);
 }
 
-template <class UpStream>
-awaitable<void> write_request(UpStream& s, http::request<http::string_body>& req, beast::error_code& ec) {
-  co_await http::async_write(s, req, asio::redirect_error(use_awaitable, ec));
-}
-
 template <class Stream>
 awaitable<void> write_chunk(Stream& client, std::string_view bytes, beast::error_code& ec) {
   co_await asio::async_write(client, http::make_chunk(asio::buffer(bytes.data(), bytes.size())),
                              asio::redirect_error(use_awaitable, ec));
+}
+
+// Reads one piece of the upstream's body as soon as any of it is there (one socket read), not
+// when a buffer is full: a streamed reply must reach the client event by event.
+template <class UpStream>
+class BodyReader {
+ public:
+  BodyReader(UpStream& up, beast::flat_buffer& buffer, http::response_parser<http::buffer_body>& parser,
+             beast::tcp_stream& tcp, std::chrono::seconds timeout)
+      : up_(up), buffer_(buffer), parser_(parser), tcp_(tcp), timeout_(timeout) {}
+
+  // An empty piece with no error: the reply is complete. An error: the upstream broke off.
+  awaitable<std::string_view> next(beast::error_code& ec) {
+    for (;;) {
+      if (parser_.is_done()) co_return std::string_view();
+      auto& body = parser_.get().body();
+      body.data = chunk_;
+      body.size = sizeof chunk_;
+      tcp_.expires_after(timeout_);
+      co_await http::async_read_some(up_, buffer_, parser_, asio::redirect_error(use_awaitable, ec));
+      if (ec == http::error::need_buffer) ec = {};
+      if (ec) co_return std::string_view();
+      const std::size_t n = sizeof chunk_ - body.size;
+      if (n > 0) co_return std::string_view(chunk_, n);
+      // A chunk header or trailer alone: read on.
+    }
+  }
+
+ private:
+  UpStream& up_;
+  beast::flat_buffer& buffer_;
+  http::response_parser<http::buffer_body>& parser_;
+  beast::tcp_stream& tcp_;
+  std::chrono::seconds timeout_;
+  char chunk_[16 * 1024];
+};
+
+template <class Stream, class Reader>
+awaitable<RelayResult> relay_stream(Stream& client, Reader& reader, const RelayRequest& r, int status,
+                                    const std::string& content_type, bool upstream_keep_alive, ClientWatch& watch,
+                                    Outcome& outcome) {
+  RelayResult result;
+  const Request& req = r.client_request;
+  http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
+  set_x420_headers(res, outcome);
+  res.set(http::field::content_type, content_type);
+  res.set(http::field::cache_control, "no-cache");
+  res.chunked(true);
+  res.keep_alive(req.keep_alive());
+  http::response_serializer<http::empty_body> sr{res};
+  beast::error_code ec;
+  outcome.reply_started = true;
+  co_await http::async_write_header(client, sr, asio::redirect_error(use_awaitable, ec));
+  if (ec) {
+    client_gone(outcome);
+    co_return result;
+  }
+  ReplyStream stream(r.placeholders, outcome.usage_injected, r.capture);
+  beast::error_code up_ec;
+  for (;;) {
+    const auto piece = co_await reader.next(up_ec);
+    if (up_ec || piece.empty()) break;
+    const std::string out = stream.feed(piece);
+    if (!out.empty()) co_await write_chunk(client, out, ec);
+    if (ec) break;
+  }
+  if (!ec) {
+    // Complete or cut off, what arrived is delivered and the client's stream ends cleanly.
+    const std::string tail = stream.finish();
+    if (!tail.empty()) co_await write_chunk(client, tail, ec);
+  }
+  outcome.usage = stream.usage().usage();
+  outcome.usage_reported = stream.usage().seen();
+  outcome.reply_text_bytes = stream.text_bytes();
+  if (ec || watch.gone()) {
+    client_gone(outcome);
+    co_return result;
+  }
+  co_await asio::async_write(client, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+  if (up_ec) {
+    outcome.error_type = "upstream_stream_broken";
+    spdlog::warn("upstream {}: the stream broke off after {} events: {}", outcome.upstream, stream.events(),
+                 up_ec.message());
+  } else {
+    result.upstream_reusable = upstream_keep_alive;
+  }
+  result.keep_client = !ec && req.keep_alive();
+  co_return result;
+}
+
+// A reply nothing needs to change in (no placeholder can be in it, nothing is stored): forwarded
+// per read, with the upstream's length when it gave one. A copy, bounded, is kept for usage.
+template <class Stream, class Reader>
+awaitable<RelayResult> relay_through(Stream& client, Reader& reader, const RelayRequest& r, int status,
+                                     const std::string& content_type, std::optional<std::uint64_t> length,
+                                     bool upstream_keep_alive, Outcome& outcome) {
+  RelayResult result;
+  const Request& req = r.client_request;
+  http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
+  set_x420_headers(res, outcome);
+  res.set(http::field::content_type, content_type.empty() ? "application/json" : content_type);
+  if (length) res.content_length(*length);
+  else res.chunked(true);
+  res.keep_alive(req.keep_alive());
+  http::response_serializer<http::empty_body> sr{res};
+  beast::error_code ec;
+  outcome.reply_started = true;
+  co_await http::async_write_header(client, sr, asio::redirect_error(use_awaitable, ec));
+  std::string copy;
+  beast::error_code up_ec;
+  while (!ec) {
+    const auto piece = co_await reader.next(up_ec);
+    if (up_ec || piece.empty()) break;
+    if (copy.size() + piece.size() <= kMaxUpstreamReply) copy.append(piece);
+    if (length) co_await asio::async_write(client, asio::buffer(piece.data(), piece.size()), asio::redirect_error(use_awaitable, ec));
+    else co_await write_chunk(client, piece, ec);
+  }
+  outcome.usage_reported = read_usage(copy, outcome.usage);
+  outcome.reply_text_bytes = copy.size();
+  if (ec) {
+    client_gone(outcome);
+    co_return result;
+  }
+  if (up_ec) {  // the client cannot be told in band: it sees the connection close short
+    outcome.error_type = "upstream_reply_broken";
+    co_return result;
+  }
+  if (!length) co_await asio::async_write(client, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
+  result.upstream_reusable = upstream_keep_alive;
+  result.keep_client = !ec && req.keep_alive();
+  co_return result;
 }
 
 template <class Stream, class UpStream>
@@ -49,7 +176,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
 
   beast::error_code ec;
   up_tcp.expires_after(first_byte_timeout);
-  co_await write_request(up, r.upstream_request, ec);
+  co_await http::async_write(up, r.upstream_request, asio::redirect_error(use_awaitable, ec));
   if (ec) {
     if (watch.gone()) {
       client_gone(outcome);
@@ -84,88 +211,40 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
   const int status = static_cast<int>(head.result_int());
   outcome.status = status;
   const std::string content_type(head[http::field::content_type]);
+  const std::string encoding(head[http::field::content_encoding]);
   const bool sse = content_type.find("text/event-stream") != std::string::npos;
   const bool error_reply = status >= 400;
+  BodyReader reader(up, up_buffer, parser, up_tcp, first_byte_timeout);
 
-  char chunk[16 * 1024];
-  auto read_piece = [&]() -> awaitable<std::string_view> {
-    if (parser.is_done()) co_return std::string_view();
-    head.body().data = chunk;
-    head.body().size = sizeof chunk;
-    up_tcp.expires_after(first_byte_timeout);
-    co_await http::async_read(up, up_buffer, parser, asio::redirect_error(use_awaitable, ec));
-    if (ec == http::error::need_buffer) ec = {};
-    co_return std::string_view(chunk, sizeof chunk - head.body().size);
-  };
-
-  if (sse && !error_reply) {
-    // Streamed as it arrives: each piece restored (placeholders split across events are held
-    // back until whole) and written as one chunk.
-    http::response<http::empty_body> res{static_cast<http::status>(status), req.version()};
-    set_x420_headers(res, outcome);
-    res.set(http::field::content_type, content_type);
-    res.set(http::field::cache_control, "no-cache");
-    res.chunked(true);
-    res.keep_alive(req.keep_alive());
-    http::response_serializer<http::empty_body> sr{res};
-    co_await http::async_write_header(client, sr, asio::redirect_error(use_awaitable, ec));
-    if (ec) {
-      client_gone(outcome);
-      co_return result;
-    }
-    static const detect::PlaceholderMap kEmpty;
-    const auto* map = r.placeholders;
-    SseRestorer restorer(map ? *map : kEmpty, outcome.usage_injected);
-    const bool rewrite = (map && map->size()) || outcome.usage_injected;
-    UsageTap tap;
-    bool client_failed = false;
-    for (;;) {
-      const auto piece = co_await read_piece();
-      if (ec) break;
-      tap.feed(piece);
-      if (r.capture) r.capture->stream(piece);
-      if (rewrite) {
-        const std::string out = restorer.feed(piece);
-        if (!out.empty()) co_await write_chunk(client, out, ec);
-      } else if (!piece.empty()) {  // nothing to restore: the bytes pass through as they are
-        co_await write_chunk(client, piece, ec);
-      }
-      if (ec) {
-        client_failed = true;
-        break;
-      }
-      if (parser.is_done()) break;
-    }
-    outcome.usage = tap.usage();
-    if (client_failed || watch.gone()) {
-      client_gone(outcome);
-      co_return result;
-    }
-    if (ec) {
-      outcome.error_type = "upstream_stream_broken";
-      co_return result;
-    }
-    result.upstream_reusable = parser.keep_alive();
-    if (rewrite) {
-      const std::string tail = restorer.finish();
-      if (!tail.empty()) co_await write_chunk(client, tail, ec);
-    }
-    if (!ec) co_await asio::async_write(client, http::make_chunk_last(), asio::redirect_error(use_awaitable, ec));
-    result.keep_client = !ec && req.keep_alive();
+  if (!encoding.empty() && !beast::iequals(encoding, "identity")) {
+    // Asked for identity; a compressed reply could be neither restored nor masked.
+    spdlog::warn("upstream {}: a reply with Content-Encoding {} was refused", outcome.upstream, encoding.substr(0, 32));
+    // Named, not a temporary: GCC 12 can destroy a temporary in a co_await expression twice.
+    const std::string message = "the upstream sent a compressed reply (Content-Encoding: " + encoding.substr(0, 32) +
+                                ") that the proxy cannot check; it asks for identity";
+    co_await send_error(client, req, shape, 502, message, outcome);
+    outcome.error_type = "upstream_encoding";
     co_return result;
   }
+  if (sse && !error_reply)
+    co_return co_await relay_stream(client, reader, r, status, content_type, parser.keep_alive(), watch, outcome);
+  const bool restoring = r.placeholders && r.placeholders->size();
+  if (!error_reply && !restoring && !r.capture) {
+    std::optional<std::uint64_t> length;
+    if (head.has_content_length() && parser.content_length()) length = *parser.content_length();
+    co_return co_await relay_through(client, reader, r, status, content_type, length, parser.keep_alive(), outcome);
+  }
 
-  // A whole reply: read it (bounded), restore or (for errors) redact, send.
+  // A whole reply: read it (bounded), restore or (for errors) mask, send.
   std::string body;
   for (;;) {
-    const auto piece = co_await read_piece();
-    if (ec) break;
+    const auto piece = co_await reader.next(ec);
+    if (ec || piece.empty()) break;
     body.append(piece);
     if (body.size() > kMaxUpstreamReply) {
       co_await send_error(client, req, shape, 502, "the upstream's reply is too large", outcome);
       co_return result;
     }
-    if (parser.is_done()) break;
   }
   if (ec) {
     if (watch.gone()) client_gone(outcome);
@@ -177,10 +256,10 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     outcome.error_type = "upstream_" + std::to_string(status);
     body = p.masked(std::move(body), r.upstream_key);  // an error reply may echo the request
   } else {
-    read_usage(body, outcome.usage);
+    outcome.usage_reported = read_usage(body, outcome.usage);
+    outcome.reply_text_bytes = body.size();
     if (r.capture) r.capture->whole(body);
-    if (r.placeholders && r.placeholders->size())
-      body = detect::restore(body, *r.placeholders, detect::Restorer::Escape::json_string);
+    if (restoring) body = detect::restore_json(body, *r.placeholders);
   }
   http::response<http::string_body> res{static_cast<http::status>(status), req.version()};
   set_x420_headers(res, outcome);
@@ -188,6 +267,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
   res.keep_alive(req.keep_alive());
   res.body() = std::move(body);
   res.prepare_payload();
+  outcome.reply_started = true;
   co_await http::async_write(client, res, asio::redirect_error(use_awaitable, ec));
   result.keep_client = !ec && req.keep_alive();
   co_return result;

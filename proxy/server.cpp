@@ -6,6 +6,7 @@
 #include <iostream>
 
 #include "proxy/admin_api.h"
+#include "proxy/admit.h"
 #include "proxy/inference.h"
 #include "proxy/proxy_state.h"
 #include "service/usage_view.h"
@@ -102,9 +103,33 @@ awaitable<bool> send_export(Stream& stream, AdminReply& admin) {
   co_return !ec;
 }
 
+// Counts a request in flight for as long as it lives, however its coroutine ends.
+class InFlight {
+ public:
+  explicit InFlight(std::size_t& count) : count_(count) { ++count_; }
+  ~InFlight() { --count_; }
+  InFlight(const InFlight&) = delete;
+  InFlight& operator=(const InFlight&) = delete;
+
+ private:
+  std::size_t& count_;
+};
+
+// A connection in the set SIGTERM closes, for as long as its session lives.
+class Tracked {
+ public:
+  Tracked(std::unordered_set<tcp::socket*>& set, tcp::socket* socket) : set_(set), socket_(socket) { set_.insert(socket_); }
+  ~Tracked() { set_.erase(socket_); }
+  Tracked(const Tracked&) = delete;
+  Tracked& operator=(const Tracked&) = delete;
+
+ private:
+  std::unordered_set<tcp::socket*>& set_;
+  tcp::socket* socket_;
+};
+
 template <class Stream>
-awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
-  Outcome outcome;
+awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& outcome) {
   const std::string_view target(req.target().data(), req.target().size());
   const auto q = target.find('?');
   const std::string_view path = target.substr(0, q);
@@ -158,9 +183,8 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req) {
       outcome.status = 405;
       co_await send(stream, std::move(res));
     } else {
-      ++p.in_flight;
+      const InFlight counted(p.in_flight);
       keep = co_await handle_inference(p, stream, req, *endpoint, query, outcome);
-      --p.in_flight;
     }
   } else {
     outcome.status = 404;
@@ -208,7 +232,28 @@ awaitable<void> serve_requests(Proxy& p, Stream& stream, beast::tcp_stream& tcp)
     }
     tcp.expires_never();
     const Request req = parser.release();
-    const bool keep = co_await handle(p, stream, req);
+    Outcome outcome;
+    bool keep = false;
+    bool failed = false;
+    try {
+      keep = co_await handle(p, stream, req, outcome);
+    } catch (const std::exception& e) {
+      // A bug, not the client's doing: logged by its class (never its message, which could quote
+      // input); the caller gets an error in its shape if nothing of the reply went out yet.
+      spdlog::error("request failed: internal error ({})", typeid(e).name());
+      failed = true;
+    }
+    if (failed) {
+      if (!outcome.reply_started) {
+        const auto* endpoint = find_endpoint(ssv(req.target()).substr(0, ssv(req.target()).find('?')));
+        const ErrorShape shape = endpoint ? endpoint->errors : ErrorShape::openai;
+        auto res = json_response(req, http::status::internal_server_error,
+                                 error_body(shape, 500, "internal error; the request was not completed"));
+        res.keep_alive(false);
+        co_await send(stream, std::move(res));
+      }
+      break;
+    }
     if (!keep) break;
   }
 }
@@ -218,8 +263,7 @@ awaitable<void> session(Proxy& p, tcp::socket socket) {
   if (p.tls) {
     beast::ssl_stream<beast::tcp_stream> tls(std::move(socket), *p.tls);
     auto& tcp = beast::get_lowest_layer(tls);
-    tcp::socket* raw = &tcp.socket();
-    p.connections.insert(raw);
+    const Tracked tracked(p.connections, &tcp.socket());
     tcp.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
     co_await tls.async_handshake(ssl::stream_base::server, asio::redirect_error(use_awaitable, ec));
     if (!ec) {
@@ -227,22 +271,30 @@ awaitable<void> session(Proxy& p, tcp::socket socket) {
       tcp.expires_after(std::chrono::seconds(5));
       co_await tls.async_shutdown(asio::redirect_error(use_awaitable, ec));
     }
-    p.connections.erase(raw);
     co_return;
   }
   beast::tcp_stream stream(std::move(socket));
-  tcp::socket* raw = &stream.socket();
-  p.connections.insert(raw);
-  co_await serve_requests(p, stream, stream);
-  p.connections.erase(raw);
+  {
+    const Tracked tracked(p.connections, &stream.socket());
+    co_await serve_requests(p, stream, stream);
+  }
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
 awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
+  asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
     beast::error_code ec;
     tcp::socket socket = co_await acceptor.async_accept(asio::redirect_error(use_awaitable, ec));
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
+    if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
+      // Out of descriptors: the pending connection stays queued and accept would fail again at
+      // once. Waiting lets sessions end (idle ones time out) instead of spinning a core.
+      spdlog::warn("accept: {}; retrying in 50 ms", ec.message());
+      backoff.expires_after(std::chrono::milliseconds(50));
+      co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
+      continue;
+    }
     if (ec) continue;
     // Replies go out in small writes (SSE events); Nagle plus delayed ACK would hold each one
     // back by ~40 ms.

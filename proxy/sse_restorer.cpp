@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "detect/json_body.h"
+#include "detect/json_restore.h"
 #include "proxy/usage_tap.h"
 
 namespace x420::proxy {
@@ -11,126 +13,162 @@ namespace {
 
 using json = nlohmann::ordered_json;
 
-constexpr std::size_t kMaxPendingEvent = 4 * 1024 * 1024;
+// Deeper than any provider's event; nothing deeper reaches nlohmann's recursive dump.
+constexpr std::size_t kMaxEventDepth = 64;
 
-// One delta string of an event: which channel it belongs to, where it sits, and whether its
-// text is itself JSON (tool arguments), so a restored value must be escaped inside it.
+// One delta string of an event: its channel, where it sits, and whether its text is JSON itself
+// (tool arguments), so a restored value must be escaped inside it.
 struct Delta {
   std::string channel;
   json::json_pointer where;
   bool json_text;
 };
 
+// What an event does to the channels: the deltas it carries, the channels it closes (by key
+// prefix), and whether it ends every channel (message_stop and the like).
+struct EventRole {
+  std::vector<Delta> deltas;
+  std::vector<std::string> closes;
+  bool ends_all = false;
+};
+
 std::string dump(const json& j) { return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace); }
 
-bool is_string_at(const json& doc, const json::json_pointer& p) {
+// Typed reads that never throw on a value of another type: upstream events are outside input.
+const json* member(const json& obj, const char* key) {
+  if (!obj.is_object()) return nullptr;
+  const auto it = obj.find(key);
+  return it == obj.end() ? nullptr : &*it;
+}
+std::string string_or(const json& obj, const char* key, std::string fallback = {}) {
+  const json* v = member(obj, key);
+  return v && v->is_string() ? v->get<std::string>() : fallback;
+}
+std::string index_or(const json& obj, std::size_t fallback) {
+  const json* v = member(obj, "index");
+  if (v && v->is_number_unsigned()) return std::to_string(v->get<std::uint64_t>());
+  return std::to_string(fallback);
+}
+bool string_at(const json& doc, const std::string& pointer) {
+  const json::json_pointer p(pointer);
   return doc.contains(p) && doc.at(p).is_string();
 }
 
-// The delta strings of one event, in the shapes of OpenAI chat and completions, Anthropic
-// messages and OpenAI Responses streams; and the channels the event closes.
-void classify(const json& doc, std::vector<Delta>& deltas, std::vector<std::string>& closes) {
-  if (auto choices = doc.find("choices"); choices != doc.end() && choices->is_array()) {
+// The delta strings of one event in the shapes of OpenAI chat and completions, Anthropic
+// messages and OpenAI Responses streams, and the channels it closes.
+EventRole classify(const json& doc) {
+  EventRole role;
+  if (const json* choices = member(doc, "choices"); choices && choices->is_array()) {
     for (std::size_t i = 0; i < choices->size(); ++i) {
-      const auto& choice = (*choices)[i];
-      const std::string c = "c" + std::to_string(choice.value("index", i));
+      const json& choice = (*choices)[i];
+      if (!choice.is_object()) continue;
+      const std::string c = "c" + index_or(choice, i) + "/";
       const std::string base = "/choices/" + std::to_string(i);
-      for (const char* field : {"/delta/content", "/delta/reasoning_content", "/text"}) {
-        json::json_pointer p(base + field);
-        if (is_string_at(doc, p)) deltas.push_back({c + field, p, false});
-      }
-      if (choice.contains("delta") && choice["delta"].contains("tool_calls") && choice["delta"]["tool_calls"].is_array()) {
-        const auto& calls = choice["delta"]["tool_calls"];
-        for (std::size_t j = 0; j < calls.size(); ++j) {
-          json::json_pointer p(base + "/delta/tool_calls/" + std::to_string(j) + "/function/arguments");
-          if (is_string_at(doc, p))
-            deltas.push_back({c + "/tool/" + std::to_string(calls[j].value("index", j)), p, true});
-        }
-      }
-      if (choice.contains("finish_reason") && !choice["finish_reason"].is_null()) closes.push_back(c);
+      for (const char* field : {"/delta/content", "/delta/reasoning_content", "/delta/reasoning", "/text"})
+        if (string_at(doc, base + field)) role.deltas.push_back({c + field, json::json_pointer(base + field), false});
+      if (const json* delta = member(choice, "delta"))
+        if (const json* calls = member(*delta, "tool_calls"); calls && calls->is_array())
+          for (std::size_t j = 0; j < calls->size(); ++j) {
+            const std::string p = base + "/delta/tool_calls/" + std::to_string(j) + "/function/arguments";
+            if (string_at(doc, p))
+              role.deltas.push_back({c + "tool/" + index_or((*calls)[j], j), json::json_pointer(p), true});
+          }
+      if (const json* finish = member(choice, "finish_reason"); finish && !finish->is_null()) role.closes.push_back(c);
     }
-    return;
+    return role;
   }
-  const std::string type = doc.value("type", "");
+  const std::string type = string_or(doc, "type");
   if (type == "content_block_delta") {
-    const std::string a = "a" + std::to_string(doc.value("index", 0));
-    if (is_string_at(doc, json::json_pointer("/delta/text"))) deltas.push_back({a, json::json_pointer("/delta/text"), false});
-    if (is_string_at(doc, json::json_pointer("/delta/thinking"))) deltas.push_back({a, json::json_pointer("/delta/thinking"), false});
-    if (is_string_at(doc, json::json_pointer("/delta/partial_json")))
-      deltas.push_back({a, json::json_pointer("/delta/partial_json"), true});
+    const std::string a = "a" + index_or(doc, 0) + "/";
+    for (const char* field : {"text", "thinking", "partial_json"}) {
+      const std::string p = std::string("/delta/") + field;
+      if (string_at(doc, p)) role.deltas.push_back({a, json::json_pointer(p), field == std::string_view("partial_json")});
+    }
   } else if (type == "content_block_stop") {
-    closes.push_back("a" + std::to_string(doc.value("index", 0)));
-  } else if (type == "response.output_text.delta" || type == "response.function_call_arguments.delta" ||
-             type == "response.reasoning_summary_text.delta") {
-    const std::string r = "r" + doc.value("item_id", std::string()) + ":" + std::to_string(doc.value("content_index", 0));
-    if (is_string_at(doc, json::json_pointer("/delta")))
-      deltas.push_back({r, json::json_pointer("/delta"), type == "response.function_call_arguments.delta"});
-  } else if (type.ends_with(".done")) {
-    closes.push_back("r" + doc.value("item_id", std::string()) + ":" + std::to_string(doc.value("content_index", 0)));
+    role.closes.push_back("a" + index_or(doc, 0) + "/");
+  } else if (type == "message_delta" || type == "message_stop" || type == "response.completed" ||
+             type == "response.incomplete" || type == "response.failed" || type == "error") {
+    role.ends_all = true;
+  } else if (type.starts_with("response.")) {
+    const std::string item = string_or(doc, "item_id");
+    std::string content_index = "0";
+    if (const json* ci = member(doc, "content_index"); ci && ci->is_number_unsigned())
+      content_index = std::to_string(ci->get<std::uint64_t>());
+    const std::string r = "r" + item + ":" + content_index + "/";
+    if (type.ends_with(".delta") && string_at(doc, "/delta")) {
+      role.deltas.push_back({r, json::json_pointer("/delta"), type == "response.function_call_arguments.delta"});
+    } else if (type.ends_with(".done")) {
+      if (type == "response.output_item.done") {
+        const json* it = member(doc, "item");
+        role.closes.push_back("r" + (it ? string_or(*it, "id") : std::string()) + ":");
+      } else {
+        role.closes.push_back(r);
+      }
+    }
   }
+  return role;
 }
 
-std::string event_text(const std::string& name, const std::string& data) {
-  std::string out;
+std::string event_text(std::string_view comments, const std::string& name, const std::string& data) {
+  std::string out(comments);
   if (!name.empty()) out += "event: " + name + "\n";
   out += "data: " + data + "\n\n";
   return out;
 }
 
+// Every placeholder starts with "X420_REDACTED_"; data with no 'X' (nor a \u escape that could
+// spell one) cannot hold or begin one. Most events of a reply are like that and pass as they
+// came: no parse, no re-serialisation.
+bool cannot_touch_placeholders(std::string_view data) {
+  return data.find('X') == std::string_view::npos && data.find("\\u") == std::string_view::npos;
+}
+
+bool is_usage_only_chunk(const json& doc) {
+  const json* choices = member(doc, "choices");
+  const json* usage = member(doc, "usage");
+  return choices && choices->is_array() && choices->empty() && usage && !usage->is_null();
+}
+
 }  // namespace
 
 std::string SseRestorer::feed(std::string_view bytes) {
-  pending_.append(bytes);
   std::string out;
-  for (;;) {
-    std::size_t end = pending_.find("\n\n");
-    std::size_t sep = 2;
-    if (const auto crlf = pending_.find("\r\n\r\n"); crlf != std::string::npos && crlf < end) {
-      end = crlf;
-      sep = 4;
-    }
-    if (end == std::string::npos) break;
-    out += process_event(std::string_view(pending_).substr(0, end));
-    pending_.erase(0, end + sep);
-  }
-  if (pending_.size() > kMaxPendingEvent) {  // not SSE as we know it: pass it on untouched
-    out += detect::restore(pending_, map_, detect::Restorer::Escape::json_string);
-    pending_.clear();
-  }
+  decoder_.feed(bytes, [&](const SseEvent& e) { out += on_event(e); });
   return out;
 }
 
 std::string SseRestorer::finish() {
-  std::string out = flush_all();
-  if (!pending_.empty()) out += process_event(pending_) ;
-  pending_.clear();
-  return out;
+  std::string out;
+  decoder_.finish([&](const SseEvent& e) { out += on_event(e); });
+  return out + flush_all();
 }
 
-std::string SseRestorer::flush_channel(const std::string& key) {
-  auto it = channels_.find(key);
-  if (it == channels_.end()) return {};
+std::string SseRestorer::flush_channel(Channels::iterator it) {
   Channel& ch = it->second;
-  std::string text = ch.restorer->finish();
-  restored_ += ch.restorer->restored();
+  const std::string text = ch.restorer->finish();
   std::string out;
   if (!text.empty() && !ch.last_delta_json.empty()) {
-    // Re-emit the channel's last delta event with the text that was held back.
+    // The channel's last delta event again, carrying only the text that was held back.
     json doc = json::parse(ch.last_delta_json, nullptr, false);
-    std::vector<Delta> deltas;
-    std::vector<std::string> closes;
-    if (doc.is_object()) classify(doc, deltas, closes);
-    for (const auto& d : deltas)
-      if (d.channel == key) doc[d.where] = text;
-    out = event_text(ch.last_event_name, dump(doc));
+    if (doc.is_object()) {
+      for (const auto& d : classify(doc).deltas) doc[d.where] = d.channel == it->first ? text : std::string();
+      out = event_text({}, ch.last_event_name, dump(doc));
+    }
   }
   channels_.erase(it);
   return out;
 }
 
+std::string SseRestorer::flush_prefix(std::string_view prefix) {
+  std::string out;
+  for (auto it = channels_.lower_bound(prefix); it != channels_.end() && it->first.starts_with(prefix);)
+    out += flush_channel(it++);
+  return out;
+}
+
 std::string SseRestorer::flush_all() {
   std::string out;
-  while (!channels_.empty()) out += flush_channel(channels_.begin()->first);
+  while (!channels_.empty()) out += flush_channel(channels_.begin());
   return out;
 }
 
@@ -140,71 +178,46 @@ bool SseRestorer::holding() const {
   return false;
 }
 
-// Every placeholder starts with "X420_REDACTED_"; an event whose data has no 'X' (nor a \u escape
-// that could spell one) cannot hold or begin one, and with nothing held back from earlier events
-// it passes as it is: no JSON parse, no re-serialisation. Most events of a reply are like that.
-static bool cannot_touch_placeholders(std::string_view data) {
-  return data.find('X') == std::string_view::npos && data.find("\\u") == std::string_view::npos;
-}
-
-std::string SseRestorer::process_event(std::string_view event) {
-  std::string name, data;
-  std::vector<std::string_view> other;
-  bool has_data = false;
-  std::size_t at = 0;
-  while (at <= event.size()) {
-    auto nl = event.find('\n', at);
-    if (nl == std::string_view::npos) nl = event.size();
-    std::string_view line = event.substr(at, nl - at);
-    if (line.ends_with('\r')) line.remove_suffix(1);
-    if (line.starts_with("data:")) {
-      auto v = line.substr(5);
-      if (v.starts_with(' ')) v.remove_prefix(1);
-      if (has_data) data += '\n';
-      data.append(v);
-      has_data = true;
-    } else if (line.starts_with("event:")) {
-      auto v = line.substr(6);
-      if (v.starts_with(' ')) v.remove_prefix(1);
-      name = std::string(v);
-    } else if (!line.empty()) {
-      other.push_back(line);
-    }
-    at = nl + 1;
-  }
-  std::string prefix;
-  for (auto line : other) prefix.append(line).append("\n");
-  if (!has_data) return prefix.empty() ? std::string() : prefix + "\n";
-  if (data == "[DONE]") return flush_all() + prefix + event_text(name, data);
-  if (cannot_touch_placeholders(data) && !holding() && !(drop_usage_chunks_ && names_usage_object(data)))
-    return std::string(event) + "\n\n";
+std::string SseRestorer::on_event(const SseEvent& event) {
+  if (event.oversized) return detect::restore(event.raw, map_, detect::Restorer::Escape::json_string);
+  if (!event.has_data) return std::string(event.raw);  // comments, keep-alives, lone fields
+  const std::string& data = event.data;
+  if (data == "[DONE]") return flush_all() + std::string(event.raw);
+  const bool may_drop = drop_usage_chunks_ && names_usage_object(data);
+  if (!may_drop && cannot_touch_placeholders(data) && !holding()) return std::string(event.raw);
+  if (!detect::json_nesting_within(data, kMaxEventDepth))
+    return detect::restore(event.raw, map_, detect::Restorer::Escape::json_string);
 
   json doc = json::parse(data, nullptr, false);
-  if (!doc.is_object())
-    return prefix + event_text(name, detect::restore(data, map_, detect::Restorer::Escape::json_string));
-  if (drop_usage_chunks_ && doc.contains("choices") && doc["choices"].is_array() && doc["choices"].empty() &&
-      doc.contains("usage") && !doc["usage"].is_null())
-    return prefix;
-  std::vector<Delta> deltas;
-  std::vector<std::string> closes;
-  classify(doc, deltas, closes);
+  if (!doc.is_object()) return detect::restore(event.raw, map_, detect::Restorer::Escape::json_string);
+  if (may_drop && is_usage_only_chunk(doc)) return event.comments;
+  const EventRole role = classify(doc);
+
   std::string out;
-  for (const auto& key : closes) out += flush_channel(key);
-  for (const auto& d : deltas) {
+  if (role.ends_all) out += flush_all();
+  auto closed_here = [&](const std::string& channel) {
+    for (const auto& prefix : role.closes)
+      if (channel.starts_with(prefix)) return true;
+    return false;
+  };
+  for (const auto& d : role.deltas) {
     auto& ch = channels_[d.channel];
     if (!ch.restorer)
       ch.restorer = std::make_unique<detect::Restorer>(
           map_, d.json_text ? detect::Restorer::Escape::json_string : detect::Restorer::Escape::none);
-    doc[d.where] = ch.restorer->feed(doc[d.where].get<std::string>());
-  }
-  for (const auto& d : deltas) {
-    auto& ch = channels_[d.channel];
-    ch.last_event_name = name;
+    std::string text = ch.restorer->feed(doc[d.where].get_ref<const std::string&>());
+    // Text and its channel's end in one event (finish_reason beside the last delta): the held
+    // tail goes into this event, not into one after it.
+    if (closed_here(d.channel)) text += ch.restorer->finish();
+    doc[d.where] = std::move(text);
+    ch.last_event_name = event.name;
     ch.last_delta_json = data;
   }
+  for (const auto& d : role.deltas)
+    if (closed_here(d.channel)) channels_.erase(d.channel);
+  for (const auto& prefix : role.closes) out += flush_prefix(prefix);  // channels with no delta here
   // Placeholders whole inside one event (a ".done" event's full text, a final response object).
-  std::string restored = detect::restore(dump(doc), map_, detect::Restorer::Escape::json_string);
-  return out + prefix + event_text(name, restored);
+  return out + event_text(event.comments, event.name, detect::restore_json(dump(doc), map_));
 }
 
 }  // namespace x420::proxy

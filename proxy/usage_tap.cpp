@@ -4,10 +4,13 @@
 
 #include <cstring>
 
+#include "detect/json_body.h"
+
 namespace x420::proxy {
 namespace {
 
-constexpr std::size_t kMaxEventLine = 256 * 1024;
+// A reply's usage sits a level or two down; a whole reply (tool schemas echoed back) nests more.
+constexpr std::size_t kMaxUsageDepth = 128;
 
 std::int64_t number(const nlohmann::json& obj, const char* key) {
   const auto it = obj.find(key);
@@ -38,13 +41,22 @@ void from_usage_object(const nlohmann::json& u, TokenUsage& usage) {
 
 }  // namespace
 
-void read_usage(std::string_view json, TokenUsage& usage) {
+bool read_usage(std::string_view json, TokenUsage& usage) {
+  if (!detect::json_nesting_within(json, kMaxUsageDepth)) return false;
   const auto doc = nlohmann::json::parse(json, nullptr, false);
-  if (!doc.is_object()) return;
-  if (auto u = doc.find("usage"); u != doc.end()) from_usage_object(*u, usage);
+  if (!doc.is_object()) return false;
+  bool found = false;
+  if (auto u = doc.find("usage"); u != doc.end() && u->is_object()) {
+    from_usage_object(*u, usage);
+    found = true;
+  }
   for (const char* wrapper : {"message", "response"})  // Anthropic message_start, Responses events
     if (auto w = doc.find(wrapper); w != doc.end() && w->is_object())
-      if (auto u = w->find("usage"); u != w->end()) from_usage_object(*u, usage);
+      if (auto u = w->find("usage"); u != w->end() && u->is_object()) {
+        from_usage_object(*u, usage);
+        found = true;
+      }
+  return found;
 }
 
 // Only data lines that name a usage object are parsed; OpenAI repeats "usage":null in every
@@ -68,34 +80,6 @@ bool names_usage_object(std::string_view text) {
   std::string_view rest = text.substr(at + 7);
   while (!rest.empty() && (rest.front() == ' ' || rest.front() == ':')) rest.remove_prefix(1);
   return !rest.starts_with("null") || find_usage_key(text, at + 7) != std::string_view::npos;
-}
-
-void UsageTap::line(std::string_view text) {
-  if (!text.starts_with("data:") || !names_usage_object(text)) return;
-  text.remove_prefix(5);
-  read_usage(text, usage_);
-}
-
-void UsageTap::feed(std::string_view bytes) {
-  while (!bytes.empty()) {
-    const auto nl = bytes.find('\n');
-    const auto part = bytes.substr(0, nl);
-    if (!skipping_) {
-      if (line_.size() + part.size() > kMaxEventLine) {
-        skipping_ = true;
-        line_.clear();
-      } else if (nl != std::string_view::npos && line_.empty()) {
-        line(part);  // the common case: a whole line inside one piece, read in place
-      } else {
-        line_.append(part);
-        if (nl != std::string_view::npos) line(line_);
-      }
-    }
-    if (nl == std::string_view::npos) break;
-    line_.clear();
-    skipping_ = false;
-    bytes.remove_prefix(nl + 1);
-  }
 }
 
 }  // namespace x420::proxy

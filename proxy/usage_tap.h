@@ -22,20 +22,23 @@ struct TokenUsage {
 // something other than null. Cheap; no parsing.
 bool names_usage_object(std::string_view text);
 
-// Reads the usage of one JSON document (a reply, or one event's data) into `usage`.
-void read_usage(std::string_view json, TokenUsage& usage);
+// Reads the usage of one JSON document (a reply, or one event's data) into `usage`. Text that
+// is not a JSON object, or nests deeper than any usage object, is ignored. Returns whether it
+// held a usage object.
+bool read_usage(std::string_view json, TokenUsage& usage);
 
-// Splits a stream into SSE lines and reads the usage of each data line that carries one.
+// The usage of a stream, read from its events' data as they pass (SseDecoder gives them).
 class UsageTap {
  public:
-  void feed(std::string_view bytes);
+  void event(std::string_view data) {
+    if (names_usage_object(data) && read_usage(data, usage_)) seen_ = true;
+  }
   const TokenUsage& usage() const { return usage_; }
+  bool seen() const { return seen_; }  // some event carried usage
 
  private:
-  void line(std::string_view text);
-  std::string line_;       // the start of a line split across pieces
-  bool skipping_ = false;  // a line too long to be a usage event
   TokenUsage usage_;
+  bool seen_ = false;
 };
 
 }  // namespace x420::proxy

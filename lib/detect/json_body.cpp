@@ -141,8 +141,9 @@ struct Frame {
 
 class Walker {
  public:
-  Walker(std::string_view body, ApiShape shape, const StringVisitor& visit, const JsonLimits& limits)
-      : body_(body), n_(body.size()), shape_(shape), visit_(visit), limits_(limits) {}
+  Walker(std::string_view body, ApiShape shape, const StringVisitor& visit, const JsonLimits& limits,
+         const TopMemberVisitor& top)
+      : body_(body), n_(body.size()), shape_(shape), visit_(visit), limits_(limits), top_(top) {}
 
   std::optional<JsonError> run();
 
@@ -173,6 +174,8 @@ class Walker {
   ApiShape shape_;
   const StringVisitor& visit_;
   const JsonLimits& limits_;
+  const TopMemberVisitor& top_;
+  std::size_t top_begin_ = 0;  // where the current top-level member's value starts
   std::vector<Frame> frames_;
   std::vector<PathStep> path_;  // path_[i] is where frames_[i] is
 };
@@ -365,6 +368,7 @@ std::optional<JsonError> Walker::run() {
   for (;;) {
     // A value starts at pos_.
     if (pos_ >= n_) return fail(pos_, "unexpected end of body, a value was expected");
+    if (frames_.size() == 1 && frames_[0].object) top_begin_ = pos_;
     const char c = body_[pos_];
     bool complete = true;  // false: a container was opened and its first value comes next
     if (c == '{' || c == '[') {
@@ -393,7 +397,11 @@ std::optional<JsonError> Walker::run() {
     if (!complete) continue;
 
     // After a value: a separator, the end of its container, or the end of the body.
+    bool value_ended = true;
     for (;;) {
+      if (value_ended && top_ && frames_.size() == 1 && frames_[0].object)
+        top_(frames_[0].key(), top_begin_, pos_);
+      value_ended = false;
       skip_ws();
       if (frames_.empty()) {
         if (pos_ != n_) return fail(pos_, "trailing characters after the JSON value");
@@ -415,6 +423,7 @@ std::optional<JsonError> Walker::run() {
       if (d == (object ? '}' : ']')) {
         ++pos_;
         close();
+        value_ended = true;
         continue;
       }
       return fail(pos_, object ? "',' or '}' was expected" : "',' or ']' was expected");
@@ -580,14 +589,43 @@ bool safe_in_json_string(std::string_view s) {
 }  // namespace
 
 std::optional<JsonError> walk_json_strings(std::string_view body, ApiShape shape,
-                                           const StringVisitor& visit, const JsonLimits& limits) {
-  return Walker(body, shape, visit, limits).run();
+                                           const StringVisitor& visit, const JsonLimits& limits,
+                                           const TopMemberVisitor& top) {
+  return Walker(body, shape, visit, limits, top).run();
+}
+
+bool json_nesting_within(std::string_view json, std::size_t max_depth) {
+  std::size_t depth = 0;
+  bool in_string = false;
+  for (std::size_t i = 0; i < json.size(); ++i) {
+    const char c = json[i];
+    if (in_string) {
+      if (c == '\\') ++i;
+      else if (c == '"') in_string = false;
+    } else if (c == '"') {
+      in_string = true;
+    } else if (c == '{' || c == '[') {
+      if (++depth > max_depth) return false;
+    } else if ((c == '}' || c == ']') && depth > 0) {
+      --depth;
+    }
+  }
+  return true;
+}
+
+std::size_t BodyRedaction::moved(std::size_t original_offset) const {
+  std::size_t at = original_offset;
+  for (const auto& s : splices) {
+    if (s.end > original_offset) break;
+    at = at - (s.end - s.begin) + s.length;
+  }
+  return at;
 }
 
 Result<BodyRedaction> redact_body(std::string_view body, ApiShape shape, const Engine& engine,
                                   Engine::Scratch& scratch, RedactMode mode,
                                   const Pseudonymizer* pseudonymizer, PlaceholderMap* map,
-                                  const JsonLimits& limits) {
+                                  const JsonLimits& limits, const TopMemberVisitor& top) {
   // Offsets are 32-bit and the scan text can be up to about twice the body.
   constexpr std::size_t kMaxRedactable = std::size_t{1} << 30;
   if (body.size() > kMaxRedactable || body.size() > limits.max_bytes)
@@ -603,7 +641,7 @@ Result<BodyRedaction> redact_body(std::string_view body, ApiShape shape, const E
       [&](JsonPath path, const StringValue& v) {
         if (v.carries_user_text && v.end > v.begin) scan.add(body, path, v);
       },
-      limits);
+      limits, top);
   if (error)
     return make_error(ErrorKind::usage,
                       "request body is not valid JSON at byte " + std::to_string(error->offset) +
@@ -657,7 +695,10 @@ Result<BodyRedaction> redact_body(std::string_view body, ApiShape shape, const E
     if (s.begin >= at) {
       out.body.append(body.substr(at, s.begin - at));
       out.body += s.text;
-    }  // else: overlaps the previous one: its tail is replaced along with it
+      out.splices.push_back({s.begin, s.end, s.text.size()});
+    } else {  // overlaps the previous one: its tail is replaced along with it
+      out.splices.back().end = s.end;
+    }
     at = s.end;
   }
   out.body.append(body.substr(at));

@@ -67,6 +67,11 @@ struct StringValue {
 // are not visited. `path` is valid during the call; for a key, it ends with that key.
 using StringVisitor = std::function<void(JsonPath path, const StringValue& value)>;
 
+// Called once per member of a top-level object, after its value: the key (decoded; valid during
+// the call) and the value's raw bytes [begin, end), a string's quotes included. The proxy reads
+// model, stream, max_tokens and stream_options from these, so the body is parsed once.
+using TopMemberVisitor = std::function<void(std::string_view key, std::size_t begin, std::size_t end)>;
+
 // The policy: which string values carry user text. Inclusive by design — when unsure, a value is
 // user text, because a secret missed goes upstream while a harmless string scanned costs nothing.
 // A string value is NOT user text only when it is:
@@ -120,7 +125,12 @@ using StringVisitor = std::function<void(JsonPath path, const StringValue& value
 // there is an error, some values may already have been visited: callers fail closed.
 std::optional<JsonError> walk_json_strings(std::string_view body, ApiShape shape,
                                            const StringVisitor& visit,
-                                           const JsonLimits& limits = {});
+                                           const JsonLimits& limits = {},
+                                           const TopMemberVisitor& top = {});
+
+// Whether no object or array in `json` nests deeper than `max_depth` (brackets inside strings do
+// not count). A cheap pre-check before handing text from outside to a recursive parser.
+bool json_nesting_within(std::string_view json, std::size_t max_depth);
 
 struct BodyRedaction {
   std::string body;              // the request to forward
@@ -128,6 +138,15 @@ struct BodyRedaction {
   // Each secret's rule and byte offset in the original body, for a `block` refusal — never the
   // secret itself.
   std::vector<std::pair<std::string, std::size_t>> findings;
+
+  // Where a byte offset of the original body landed in `body` (splices before it moved it).
+  std::size_t moved(std::size_t original_offset) const;
+
+  struct Splice {
+    std::size_t begin = 0, end = 0;  // in the original body
+    std::size_t length = 0;          // of what replaced it
+  };
+  std::vector<Splice> splices;  // in order, as applied
 };
 
 // Redacts a request body: walks it, scans the user-text values with ONE Engine::scan pass, and
@@ -156,6 +175,6 @@ struct BodyRedaction {
 Result<BodyRedaction> redact_body(std::string_view body, ApiShape shape, const Engine& engine,
                                   Engine::Scratch& scratch, RedactMode mode,
                                   const Pseudonymizer* pseudonymizer, PlaceholderMap* map,
-                                  const JsonLimits& limits = {});
+                                  const JsonLimits& limits = {}, const TopMemberVisitor& top = {});
 
 }  // namespace x420::detect

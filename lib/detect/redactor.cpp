@@ -142,7 +142,11 @@ std::string Restorer::process(bool final) {
     if (!secret) {
       out.append(pending_, hit, end - hit);
     } else {
-      out += escape_ == Escape::json_string ? json_escaped(*secret) : *secret;
+      switch (escape_) {
+        case Escape::none: out += *secret; break;
+        case Escape::json_string: out += json_escaped(*secret); break;
+        case Escape::json_in_json_string: out += json_escaped(json_escaped(*secret)); break;
+      }
       out.append(pending_, placeholder_end, end - placeholder_end);
       ++restored_;
     }

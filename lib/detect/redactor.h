@@ -69,7 +69,10 @@ Redacted redact(std::string_view data, const std::vector<Finding>& findings, con
 // chunks is held back until it is whole, so memory stays bounded by the longest placeholder.
 class Restorer {
  public:
-  enum class Escape { none, json_string };  // json_string: the value lands inside a JSON string
+  // json_string: the value lands inside a JSON string. json_in_json_string: inside a JSON string
+  // that is itself the text of a string in JSON (tool-call arguments as a reply carries them),
+  // so it is escaped for both levels.
+  enum class Escape { none, json_string, json_in_json_string };
 
   explicit Restorer(const PlaceholderMap& map, Escape escape = Escape::none)
       : map_(map), escape_(escape) {}

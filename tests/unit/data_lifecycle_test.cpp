@@ -18,6 +18,7 @@
 #include "export/bundle_check.h"
 #include "export/json_text.h"
 #include "proxy/conversation_capture.h"
+#include "proxy/reply_stream.h"
 #include "service/bootstrap.h"
 #include "service/conversations.h"
 #include "service/kek_rotation.h"
@@ -845,8 +846,10 @@ std::string chat_delta(std::string_view text) {
 // Feeds `stream` cut at `cut` (and the rest whole) and returns the stored document.
 nlohmann::json captured(const std::string& stream, std::size_t cut) {
   proxy::ReplyCapture capture;
-  capture.stream(std::string_view(stream).substr(0, cut));
-  capture.stream(std::string_view(stream).substr(cut));
+  proxy::ReplyStream reply(nullptr, false, &capture);  // the proxy's one SSE decoder feeds the capture
+  reply.feed(std::string_view(stream).substr(0, cut));
+  reply.feed(std::string_view(stream).substr(cut));
+  reply.finish();
   return nlohmann::json::parse(capture.finish());
 }
 
@@ -897,7 +900,9 @@ TEST_CASE("reply capture joins streamed deltas cut at any byte", "[lifecycle]") 
       CHECK_FALSE(doc.contains("truncated"));
     }
     proxy::ReplyCapture bytewise;
-    for (char c : stream) bytewise.stream(std::string_view(&c, 1));
+    proxy::ReplyStream bytewise_reply(nullptr, false, &bytewise);
+    for (char c : stream) bytewise_reply.feed(std::string_view(&c, 1));
+    bytewise_reply.finish();
     CHECK(nlohmann::json::parse(bytewise.finish())["text"] == text);
     // The same stream with CRLF line ends, which SSE allows.
     std::string crlf;
@@ -911,9 +916,10 @@ TEST_CASE("reply capture joins streamed deltas cut at any byte", "[lifecycle]") 
 
 TEST_CASE("reply capture cuts a streamed reply at the limit and marks it", "[lifecycle]") {
   proxy::ReplyCapture capture(8);
-  capture.stream(chat_delta("12345"));
-  capture.stream(chat_delta("67890"));
-  capture.stream(chat_delta("abcde"));
+  proxy::ReplyStream reply(nullptr, false, &capture);
+  reply.feed(chat_delta("12345"));
+  reply.feed(chat_delta("67890"));
+  reply.feed(chat_delta("abcde"));
   const auto doc = nlohmann::json::parse(capture.finish());
   CHECK(doc["text"] == "12345678");
   CHECK(doc["truncated"] == true);
