@@ -27,7 +27,10 @@ void RequestFieldReader::member(std::string_view key, std::size_t begin, std::si
   if (seen_ & (1u << which)) return refuse("the request body gives `" + name + "` twice");
   seen_ |= 1u << which;
   const std::string_view raw = body_.substr(begin, end - begin);
-  if (raw == "null") return;  // the APIs take null as "not given"
+  if (raw == "null") {  // the APIs take null as "not given"
+    if (key == "stream_options") fields_.stream_options = ValueSpan{begin, end};  // to be replaced
+    return;
+  }
   if (key == "model") {
     if (!raw.starts_with('"')) return refuse("`model` must be a string");
     // A string the walk has already validated: parsing it alone cannot fail or recurse.
@@ -71,6 +74,7 @@ std::optional<BodyEdit> stream_usage_edit(std::string_view body, const RequestFi
   }
   const auto span = *stream_options;
   auto doc = nlohmann::ordered_json::parse(body.substr(span.begin, span.end - span.begin), nullptr, false);
+  if (doc.is_null()) doc = nlohmann::ordered_json::object();
   if (!doc.is_object()) return std::nullopt;
   doc["include_usage"] = true;
   return BodyEdit{span.begin, span.end, doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace)};

@@ -25,7 +25,7 @@ struct RequestFields {
   std::optional<ValueSpan> model_span;
   bool stream = false;
   std::optional<std::int64_t> max_output;   // the largest of max_tokens, max_completion_tokens, max_output_tokens
-  std::optional<ValueSpan> stream_options;  // the member's value, when it is an object
+  std::optional<ValueSpan> stream_options;  // the member's value, when it is an object or null
   bool include_usage = false;               // stream_options.include_usage is true
 };
 
