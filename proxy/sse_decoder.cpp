@@ -44,15 +44,13 @@ void SseDecoder::dispatch(std::size_t end, const Sink& sink) {
 void SseDecoder::feed(std::string_view bytes, const Sink& sink) {
   if (skip_lf_ && !bytes.empty()) {
     skip_lf_ = false;
-    // The CR that ended the last read was a CRLF's first half. When it closed an event, the LF
-    // is that event's, already passed on: dropping it keeps the client's stream the same.
+    // The CR that ended the last read was a CRLF's first half: the LF belongs to that line end,
+    // not to a line of its own. It stays in the bytes (first in the next event's raw, when the
+    // CR closed an event), so what passes on is exactly what came.
     if (bytes.front() == '\n') {
-      if (buf_.empty()) bytes.remove_prefix(1);
-      else if (line_ == buf_.size()) {
-        buf_.push_back('\n');
-        ++line_;
-        bytes.remove_prefix(1);
-      }
+      buf_.push_back('\n');
+      line_ = buf_.size();
+      bytes.remove_prefix(1);
     }
   }
   std::size_t scan = buf_.size();

@@ -117,3 +117,47 @@ TEST_CASE("names_usage_object tells usage objects from usage:null without parsin
   CHECK_FALSE(names_usage_object("{\"text\":\"no counts\"}"));
   CHECK(names_usage_object("{\"usage\":null,\"response\":{\"usage\":{\"input_tokens\":1}}}"));
 }
+
+TEST_CASE("SseRestorer puts held text before finish_reason, and sends finish_reason once") {
+  detect::PlaceholderMap map;
+  REQUIRE(map.add(kPlaceholder, kSecret));
+  const std::string finish_chunk = "data: {\"choices\":[{\"index\":0,\"delta\":{},\"finish_reason\":\"stop\"}]}\n\n";
+  const std::string shared_chunk = "data: " + nlohmann::json{{"choices", {{{"index", 0}, {"delta", {{"content", kPlaceholder.substr(20)}}}, {"finish_reason", "stop"}}}}}.dump() + "\n\n";
+  for (bool shared : {false, true}) {
+    INFO((shared ? "text and finish in one chunk" : "a finish chunk of its own"));
+    SseRestorer restorer(map);
+    std::string out = restorer.feed(chat_event("key " + kPlaceholder.substr(0, 20)));
+    if (shared) {
+      out += restorer.feed(shared_chunk);
+    } else {
+      out += restorer.feed(chat_event(kPlaceholder.substr(20)));
+      out += restorer.feed(finish_chunk);
+    }
+    out += restorer.feed("data: [DONE]\n\n");
+    out += restorer.finish();
+    CHECK(joined_content(out) == "key " + kSecret);
+    const auto finish_at = out.find("\"finish_reason\":\"stop\"");
+    REQUIRE(finish_at != std::string::npos);
+    CHECK(out.find("\"finish_reason\":\"stop\"", finish_at + 1) == std::string::npos);
+    CHECK(out.find(kSecret) < finish_at);
+  }
+}
+
+TEST_CASE("SseRestorer passes events of unexpected shape and depth on untouched") {
+  detect::PlaceholderMap map;
+  REQUIRE(map.add(kPlaceholder, kSecret));
+  SseRestorer restorer(map);
+  for (const std::string data : {"{\"type\":7,\"X\":1}", "{\"choices\":\"nope X\"}", "{\"choices\":[1,null,\"X\"]}",
+                                 "{\"type\":\"content_block_delta\",\"index\":\"zero\",\"delta\":5,\"X\":0}",
+                                 "[1,2,\"X\"]", "\"just X\"", "not json X",
+                                 "{\"type\":\"response.output_text.delta\",\"item_id\":4,\"content_index\":\"a\",\"delta\":\"Xy\"}"}) {
+    INFO(data);
+    const std::string event = "data: " + data + "\n\n";
+    const std::string out = restorer.feed(event);
+    const auto doc = nlohmann::json::parse(data, nullptr, false);
+    if (doc.is_discarded()) CHECK(out == event);
+    else CHECK(nlohmann::json::parse(out.substr(6)) == doc);
+  }
+  const std::string deep = "data: {\"x\":" + std::string(100000, '[') + std::string(100000, ']') + ",\"X\":1}\n\n";
+  CHECK(restorer.feed(deep) == deep);
+}
