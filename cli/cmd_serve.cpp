@@ -41,6 +41,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   config.listen = *address;
   config.max_body_bytes = o.max_body_mb * 1024 * 1024;
   config.db_path = ctx.db_path();
+  config.master_key = ctx.master_key_source();
   config.tls_cert_file = o.tls_cert;
   config.tls_key_file = o.tls_key;
   config.store_conversations = o.store_conversations;
@@ -49,6 +50,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     return ctx.fail(make_error(ErrorKind::usage, "--conversation-ttl '" + o.conversation_ttl +
                                                      "' is not a duration (e.g. 24h, 7d; 0 keeps them until deleted)"));
   config.conversation_ttl_s = *ttl;
+  if (const char* watch = std::getenv("X420_KEK_WATCH_SECONDS"))  // tests: SIGHUP alone
+    config.kek_watch_s = std::atoi(watch);
   if (const char* sweep = std::getenv("X420_CONVERSATION_SWEEP_SECONDS"))  // tests: a sweep in seconds, not minutes
     config.conversation_sweep_s = std::max(1, std::atoi(sweep));
   const DetectionOptions detection_options = o.detection;

@@ -109,7 +109,7 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
     auto ps = p.pseudonymizer_for(key.tenant);
     if (!ps) return Refusal{500, "redaction is unavailable", 0, false};
     pseudonymizer = *ps;
-    a.placeholders = &p.placeholders[key.tenant];
+    a.placeholders = &p.placeholders_for(key.tenant);
   }
   Result<detect::BodyRedaction> redacted = make_error(ErrorKind::internal, "");
   try {

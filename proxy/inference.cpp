@@ -36,6 +36,13 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
 
   auto url = parse_upstream_url(a.upstream->base_url);
   auto secret = p.keyring.open_upstream_secret(*a.upstream);
+  if (!secret && p.keyring.is_stale(p.store) && p.refresh_keyring()) {
+    // Rotated under this process since the row was cached: the row holds the old wrapping.
+    p.upstream_rows.clear();
+    const auto fresh = p.upstream_rows.get(outcome.key->tenant_id);
+    for (const auto& row : *fresh)
+      if (row.name == a.upstream->name) secret = p.keyring.open_upstream_secret(row);
+  }
   if (!url || !secret) {
     const Refusal misconfigured{500, "the upstream is misconfigured", 0, false};
     co_await send_refusal(client, req, shape, misconfigured, outcome);

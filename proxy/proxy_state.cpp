@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include "service/kek_rotation.h"
 #include "service/redaction_keys.h"
 
 namespace x420::proxy {
@@ -29,6 +30,21 @@ Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const std::string& tenan
   auto key = service::placeholder_key(store, keyring, tenant);
   if (!key) return key.error();
   return &pseudonymizers.emplace(tenant, detect::Pseudonymizer(std::move(key.value()))).first->second;
+}
+
+bool Proxy::refresh_keyring() {
+  if (!keyring.is_stale(store)) return true;
+  if (auto refreshed = service::refresh_keyring(keyring, store, config.master_key); !refreshed) {
+    spdlog::error("{}", refreshed.error().message);
+    return false;
+  }
+  upstream_rows.clear();  // rows cached under the old wrapping
+  spdlog::info("the master key was rotated; now using the new one");
+  return true;
+}
+
+detect::PlaceholderMap& Proxy::placeholders_for(const std::string& tenant) {
+  return placeholders.try_emplace(tenant, config.placeholder_budget).first->second;
 }
 
 Result<const crypto::SecretBytes*> Proxy::conversation_key_for(const std::string& tenant) {

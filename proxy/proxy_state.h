@@ -35,7 +35,7 @@ struct Proxy {
 
   const ServeConfig& config;
   store::Store& store;
-  const service::Keyring& keyring;
+  service::Keyring& keyring;
   std::shared_ptr<const detect::Engine> engine;  // swapped by SIGHUP between requests' steps
   SystemClock clock;
   service::LocalService service;
@@ -60,6 +60,10 @@ struct Proxy {
   Metrics metrics;
 
   Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant);
+  detect::PlaceholderMap& placeholders_for(const std::string& tenant);
+  // After another process rotated the KEK (x420 kek rotate): adopt the new one, so requests go
+  // on without a restart. Returns whether the keyring is current now.
+  bool refresh_keyring();
   // The tenant's key for conversation ids derived from their first message.
   Result<const crypto::SecretBytes*> conversation_key_for(const std::string& tenant);
   std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;

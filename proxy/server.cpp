@@ -374,6 +374,7 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
   std::function<void()> wait_reload = [&] {
     reload_signals.async_wait([&](const beast::error_code& error, int) {
       if (error) return;
+      proxy.refresh_keyring();
       if (config.reload_engine) {
         auto fresh = config.reload_engine();
         if (!fresh) {
@@ -400,6 +401,24 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
     });
   };
   age_placeholders();
+
+  // A KEK rotation by another process is noticed within a second (one meta read), before a
+  // request has to find out by failing to open a secret.
+  asio::steady_timer kek_timer(io);
+  std::function<void()> watch_kek = [&] {
+    if (config.kek_watch_s <= 0) return;
+    kek_timer.expires_after(std::chrono::seconds(config.kek_watch_s));
+    kek_timer.async_wait([&](const beast::error_code& error) {
+      if (error) return;
+      try {
+        proxy.refresh_keyring();
+      } catch (const std::exception& e) {
+        spdlog::error("checking the master key failed: {}", e.what());
+      }
+      watch_kek();
+    });
+  };
+  watch_kek();
 
   asio::co_spawn(io, accept_loop(proxy, acceptor), asio::detached);
   if (config.announce) {

@@ -10,6 +10,7 @@
 
 #include "common/result.h"
 #include "detect/engine.h"
+#include "detect/redactor.h"
 #include "proxy/listen_address.h"
 #include "service/bootstrap.h"
 
@@ -38,10 +39,17 @@ struct ServeConfig {
   // A placeholder's mapping to its secret is kept in memory this long after its last use (between
   // this and twice this), for replies to restore; then forgotten.
   int placeholder_ttl_s = 3600;
+  // And at most this many, in this many bytes, per tenant: past either the least recently used
+  // are forgotten, so no client can grow the proxy without limit.
+  detect::PlaceholderMap::Budget placeholder_budget;
   // How long SIGTERM waits for in-flight requests before cutting them off.
   int drain_timeout_s = 30;
   // The store file, for the usage writer's own connection.
   std::string db_path;
+  // Where the master key is read again when another process rotates it (x420 kek rotate).
+  service::MasterKeySource master_key;
+  // How often the store's KEK id is checked for a rotation (0: only on SIGHUP and on a failure).
+  int kek_watch_s = 1;
   // SIGHUP rebuilds the engine with this (rules and allowlist files read again).
   std::function<Result<std::shared_ptr<const detect::Engine>>()> reload_engine;
 };

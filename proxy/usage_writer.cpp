@@ -1,5 +1,7 @@
 #include "proxy/usage_writer.h"
 
+#include <unordered_map>
+
 #include <spdlog/spdlog.h>
 
 #include <vector>
@@ -68,8 +70,15 @@ void UsageWriter::write(std::vector<Item>& batch) {
   }
   if (rows.empty()) return;
   try {
+    // Each key's last use, once per batch: the latest of its rows.
+    std::unordered_map<std::string_view, UnixSeconds> last_used;
+    for (const auto* row : rows) {
+      auto& at = last_used[row->key_id];
+      at = std::max(at, row->created_at);
+    }
     store_->write_transaction([&] {
       for (const auto* row : rows) store_->insert_usage(*row);
+      for (const auto& [key, at] : last_used) store_->touch_key(key, at);
     });
   } catch (const std::exception& e) {
     spdlog::error("{} usage row(s) not written: {}", rows.size(), e.what());

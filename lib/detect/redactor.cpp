@@ -24,39 +24,56 @@ std::string json_escaped(std::string_view s) {
 
 }  // namespace
 
-namespace {
-void wipe_all(std::unordered_map<std::string, std::string>& entries) {
-  for (auto& [placeholder, secret] : entries) crypto::wipe(secret);
-  entries.clear();
-}
-}  // namespace
-
 PlaceholderMap::~PlaceholderMap() {
-  wipe_all(entries_);
-  wipe_all(previous_);
+  for (auto& [placeholder, entry] : entries_) crypto::wipe(entry.secret);
 }
 
 bool PlaceholderMap::add(const std::string& placeholder, std::string_view secret) {
-  if (auto old = previous_.find(placeholder); old != previous_.end()) {
-    if (old->second != secret) return false;
-    entries_.insert(previous_.extract(old));  // used again: young again
+  if (auto it = entries_.find(placeholder); it != entries_.end()) {
+    if (it->second.secret != secret) return false;
+    it->second.generation = generation_;  // used again: young again
+    order_.splice(order_.begin(), order_, it->second.order);
     return true;
   }
-  auto [it, inserted] = entries_.try_emplace(placeholder, secret);
-  return inserted || it->second == secret;
+  order_.push_front(placeholder);
+  entries_.emplace(placeholder, Entry{std::string(secret), generation_, order_.begin()});
+  bytes_ += placeholder.size() + secret.size() + kEntryOverhead;
+  keep_within_budget();
+  return true;
 }
 
 const std::string* PlaceholderMap::find(std::string_view placeholder) const {
-  const std::string key(placeholder);
-  if (auto it = entries_.find(key); it != entries_.end()) return &it->second;
-  auto it = previous_.find(key);
-  return it == previous_.end() ? nullptr : &it->second;
+  const auto it = entries_.find(std::string(placeholder));
+  return it == entries_.end() ? nullptr : &it->second.secret;
+}
+
+std::vector<std::pair<std::string_view, std::string_view>> PlaceholderMap::entries() const {
+  std::vector<std::pair<std::string_view, std::string_view>> out;
+  out.reserve(entries_.size());
+  for (const auto& placeholder : order_) out.emplace_back(placeholder, entries_.at(placeholder).secret);
+  return out;
+}
+
+void PlaceholderMap::forget(const std::string& placeholder) {
+  const auto it = entries_.find(placeholder);
+  bytes_ -= placeholder.size() + it->second.secret.size() + kEntryOverhead;
+  crypto::wipe(it->second.secret);
+  const auto where = it->second.order;
+  entries_.erase(it);
+  order_.erase(where);  // `placeholder` may be this node's string: erased last
+}
+
+void PlaceholderMap::keep_within_budget() {
+  while (!order_.empty() && (entries_.size() > budget_.max_entries || bytes_ > budget_.max_bytes)) {
+    forget(order_.back());
+    ++evicted_;
+  }
 }
 
 void PlaceholderMap::next_generation() {
-  wipe_all(previous_);
-  previous_ = std::move(entries_);
-  entries_.clear();
+  ++generation_;
+  // The least recently added are at the back, so the too old are found there and nowhere else.
+  while (!order_.empty() && entries_.at(order_.back()).generation + 2 <= generation_) forget(order_.back());
 }
 
 std::string Pseudonymizer::placeholder(std::string_view rule_id, std::string_view secret,

@@ -5,6 +5,8 @@
 // every turn of a conversation, and nobody without the key can test a guess against it.
 #pragma once
 
+#include <cstdint>
+#include <list>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -19,30 +21,54 @@ inline constexpr std::string_view kPlaceholderPrefix = "X420_REDACTED_";
 
 enum class RedactMode { mask, pseudonymize };
 
-// placeholder → secret, for restoring. Secrets are wiped when the map goes.
+// placeholder → secret, for restoring, bounded in entries and bytes: past either budget the
+// mapping used least recently is forgotten first (its placeholder then stays in the reply as it
+// is, which leaks nothing). Secrets are wiped when they are forgotten or the map goes.
 class PlaceholderMap {
  public:
+  struct Budget {
+    std::size_t max_entries = 100'000;
+    std::size_t max_bytes = 32 * 1024 * 1024;  // placeholders, secrets and bookkeeping
+  };
+  // What one entry is counted as beyond its two strings (nodes, hashes, list links).
+  static constexpr std::size_t kEntryOverhead = 128;
+
   PlaceholderMap() = default;
+  explicit PlaceholderMap(Budget budget) : budget_(budget) {}
   ~PlaceholderMap();
   PlaceholderMap(PlaceholderMap&&) = default;
   PlaceholderMap& operator=(PlaceholderMap&&) = default;
 
-  // False if the placeholder is already taken by a different secret.
+  // False if the placeholder is already taken by a different secret. Adding again makes an
+  // entry the most recent.
   bool add(const std::string& placeholder, std::string_view secret);
   const std::string* find(std::string_view placeholder) const;
-  std::size_t size() const { return entries_.size() + previous_.size(); }
-  // The current generation's entries.
-  const std::unordered_map<std::string, std::string>& entries() const { return entries_; }
+  std::size_t size() const { return entries_.size(); }
+  std::size_t bytes() const { return bytes_; }
+  std::size_t evicted() const { return evicted_; }  // forgotten for the budget, since start
+  // Every mapping, most recent first; valid until the map changes.
+  std::vector<std::pair<std::string_view, std::string_view>> entries() const;
 
-  // Forgetting by age without a timestamp per entry: the current generation becomes the previous
-  // one and the previous one is wiped. An entry added or used again since the last call
-  // survives the next one, so calling this every T keeps a mapping between T and 2T after its
-  // last use (the service's placeholder TTL).
+  // Forgetting by age without a clock: an entry not added again during two calls is forgotten,
+  // so calling this every T keeps a mapping between T and 2T after its last use (the service's
+  // placeholder TTL).
   void next_generation();
 
  private:
-  std::unordered_map<std::string, std::string> entries_;
-  std::unordered_map<std::string, std::string> previous_;
+  struct Entry {
+    std::string secret;
+    std::uint64_t generation = 0;
+    std::list<std::string>::iterator order;  // its place in order_
+  };
+  void forget(const std::string& placeholder);
+  void keep_within_budget();
+
+  Budget budget_;
+  std::unordered_map<std::string, Entry> entries_;
+  std::list<std::string> order_;  // placeholders, most recently added first
+  std::size_t bytes_ = 0;
+  std::size_t evicted_ = 0;
+  std::uint64_t generation_ = 0;
 };
 
 class Pseudonymizer {

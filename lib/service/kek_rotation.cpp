@@ -23,6 +23,20 @@ Result<Keyring> finish_interrupted_rotation(store::Store& store, const std::file
   return keyring;
 }
 
+Status refresh_keyring(Keyring& keyring, store::Store& store, const MasterKeySource& source) {
+  if (!keyring.is_stale(store)) return ok_status();
+  if (!source.env_value) {
+    for (const auto& file : {source.file, pending_key_path(source.file)}) {
+      auto kek = crypto::read_master_key_file(file);
+      if (kek && keyring.adopt(store, std::move(kek.value()))) return ok_status();
+    }
+  }
+  return make_error(ErrorKind::conflict,
+                    "the store's master key was rotated and the new key is not in " +
+                        (source.env_value ? std::string("X420_MASTER_KEY") : source.file.string()) +
+                        "; restart x420 serve with the new key");
+}
+
 Result<KekRotation> rotate_kek(const std::string& db_path, const MasterKeySource& source,
                                const RotationCheckpoint& checkpoint) {
   if (source.env_value)

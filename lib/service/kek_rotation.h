@@ -43,4 +43,10 @@ std::filesystem::path pending_key_path(const std::filesystem::path& key_file);
 // is no such file; auth when it does not open the store either.
 Result<Keyring> finish_interrupted_rotation(store::Store& store, const std::filesystem::path& key_file);
 
+// For a running process (x420 serve) that another process rotated under: adopts the KEK the
+// store now records, read from the key file, or from <key file>.new while that rotation has yet
+// to rename it. A no-op when the keyring is current. ErrorKind::conflict when the new key cannot
+// be found (a key from X420_MASTER_KEY can only change by a restart with the new value).
+Status refresh_keyring(Keyring& keyring, store::Store& store, const MasterKeySource& source);
+
 }  // namespace x420::service

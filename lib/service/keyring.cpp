@@ -53,19 +53,23 @@ store::Blob Keyring::hash_blob(std::string_view token) const {
 
 store::Blob Keyring::seal_new_dek(std::string_view tenant_id) const {
   const auto dek = crypto::generate_key();
+  const std::lock_guard lock(*kek_mutex_);
   return crypto::seal(kek_, dek.view(), dek_ad(tenant_id));
 }
 
 store::Blob Keyring::seal_upstream_secret(std::string_view tenant_id, std::string_view name,
                                           std::string_view secret) const {
+  const std::lock_guard lock(*kek_mutex_);
   return crypto::seal(kek_, secret, upstream_ad(tenant_id, name));
 }
 
 Result<crypto::SecretBytes> Keyring::open_upstream_secret(const store::UpstreamRow& row) const {
+  const std::lock_guard lock(*kek_mutex_);
   return crypto::open(kek_, row.sealed_secret, upstream_ad(row.tenant_id, row.name));
 }
 
 Result<crypto::SecretBytes> Keyring::open_dek(const store::TenantRow& tenant) const {
+  const std::lock_guard lock(*kek_mutex_);
   return crypto::open(kek_, tenant.wrapped_dek, dek_ad(tenant.id));
 }
 
@@ -75,11 +79,27 @@ store::Blob Keyring::kek_id_of(const crypto::SecretBytes& kek) {
 }
 
 Status Keyring::check_current(store::Store& store) const {
-  const auto recorded = store.meta(kKekIdMeta);
-  if (!recorded || *recorded == kek_id_of(kek_)) return ok_status();
+  if (!is_stale(store)) return ok_status();
   return make_error(ErrorKind::conflict,
                     "the store's master key was rotated (x420 kek rotate) after this process opened it; "
                     "restart it (x420 serve) so that it uses the new key");
+}
+
+bool Keyring::is_stale(store::Store& store) const {
+  const auto recorded = store.meta(kKekIdMeta);
+  const std::lock_guard lock(*kek_mutex_);
+  return recorded && *recorded != kek_id_of(kek_);
+}
+
+Status Keyring::adopt(store::Store& store, crypto::SecretBytes kek) {
+  const auto recorded = store.meta(kKekIdMeta);
+  const auto sealed = store.meta(kHashingKeyMeta);
+  auto hashing_key = sealed ? crypto::open(kek, *sealed, kHashingKeyAd) : make_error(ErrorKind::auth, "");
+  if (!recorded || *recorded != kek_id_of(kek) || !hashing_key || hashing_key->view() != hashing_key_.view())
+    return make_error(ErrorKind::auth, "that master key is not the one the store now records");
+  const std::lock_guard lock(*kek_mutex_);
+  kek_ = std::move(kek);
+  return ok_status();
 }
 
 Keyring::Rewrapped Keyring::rewrap(store::Store& store, const crypto::SecretBytes& new_kek) const {

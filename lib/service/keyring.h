@@ -5,6 +5,8 @@
 // it without changing it, which is why key hashes survive a rotation.
 #pragma once
 
+#include <memory>
+#include <mutex>
 #include <string>
 
 #include "common/result.h"
@@ -42,6 +44,12 @@ class Keyring {
   // rotated it since this one opened the store (a running `x420 serve` must be restarted).
   // Called before anything is sealed under the KEK, so that a store never holds a mix.
   Status check_current(store::Store& store) const;
+  // Whether the store records another KEK than this keyring's (cheap: one meta read).
+  bool is_stale(store::Store& store) const;
+  // Takes `kek` as the KEK from now on, for a running process that another one rotated under:
+  // it must be the KEK the store records and open its hashing key (which a rotation keeps), or
+  // nothing changes (ErrorKind::auth). Safe while other threads use the keyring.
+  Status adopt(store::Store& store, crypto::SecretBytes kek);
 
   struct Rewrapped {
     std::int64_t tenants = 0;
@@ -56,10 +64,11 @@ class Keyring {
 
  private:
   Keyring(crypto::SecretBytes kek, crypto::SecretBytes hashing_key)
-      : kek_(std::move(kek)), hashing_key_(std::move(hashing_key)) {}
+      : kek_(std::move(kek)), hashing_key_(std::move(hashing_key)), kek_mutex_(std::make_unique<std::mutex>()) {}
 
-  crypto::SecretBytes kek_;
-  crypto::SecretBytes hashing_key_;
+  crypto::SecretBytes kek_;  // under kek_mutex_: adopt() replaces it
+  crypto::SecretBytes hashing_key_;  // never changes, so hashing takes no lock
+  std::unique_ptr<std::mutex> kek_mutex_;
 };
 
 }  // namespace x420::service

@@ -42,7 +42,7 @@ Result<std::vector<std::uint8_t>> seal_placeholder_map(store::Store& store, cons
   auto dek = keyring.open_dek(*row);
   if (!dek) return dek.error();
   nlohmann::json doc = nlohmann::json::object();
-  for (const auto& [placeholder, secret] : map.entries()) doc[placeholder] = secret;
+  for (const auto& [placeholder, secret] : map.entries()) doc[std::string(placeholder)] = std::string(secret);
   std::string plain = doc.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   const auto sealed = crypto::seal(dek.value(), plain, map_ad(row->id));
   crypto::wipe(plain);

@@ -42,6 +42,7 @@ class ForwardingStore : public Store {
   bool delete_upstream(std::string_view t, std::string_view n) override { return inner_.delete_upstream(t, n); }
 
   void insert_usage(const UsageRow& r) override { inner_.insert_usage(r); }
+  void touch_key(std::string_view k, UnixSeconds at) override { inner_.touch_key(k, at); }
   std::optional<UsageRow> usage_by_id(std::string_view i) override { return inner_.usage_by_id(i); }
   std::int64_t spent_micros(std::string_view k) override { return inner_.spent_micros(k); }
   std::vector<UsageRow> list_usage(std::string_view t, std::string_view k, UnixSeconds s, std::size_t l) override {

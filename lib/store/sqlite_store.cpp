@@ -275,6 +275,15 @@ class SqliteStore final : public Store {
   }
 
   // Once per proxied request (by the usage writer): prepared once.
+  void touch_key(std::string_view key_id, UnixSeconds at) override {
+    auto& st = prepared(touch_key_,
+                        "UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2 AND (last_used_at IS NULL OR last_used_at < ?1)");
+    st.bind(1, static_cast<std::int64_t>(at));
+    st.bind(2, std::string(key_id));
+    st.exec();
+    done(st);
+  }
+
   void insert_usage(const UsageRow& r) override {
     auto& st = prepared(insert_usage_,
                         "INSERT INTO usage_events(id, tenant_id, key_id, upstream, model, created_at, "
@@ -530,6 +539,7 @@ class SqliteStore final : public Store {
   std::optional<SQLite::Statement> list_upstreams_;
   std::optional<SQLite::Statement> tenant_by_id_;
   std::optional<SQLite::Statement> insert_usage_;
+  std::optional<SQLite::Statement> touch_key_;
 };
 
 }  // namespace

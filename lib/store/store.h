@@ -54,6 +54,8 @@ class Store {
   virtual bool delete_upstream(std::string_view tenant_id, std::string_view name) = 0;
 
   virtual void insert_usage(const UsageRow& row) = 0;
+  // Records that the key was used at `at` (keys' last_used_at never moves back).
+  virtual void touch_key(std::string_view key_id, UnixSeconds at) = 0;
   virtual std::optional<UsageRow> usage_by_id(std::string_view id) = 0;
   // What a key has spent, over all its usage rows.
   virtual std::int64_t spent_micros(std::string_view key_id) = 0;

@@ -95,6 +95,42 @@ everything_intact "after a whole rotation"
 proxy_round after && pass || fail "a request after the rotations"
 expect_eq "$(last_credential)" "$CREDENTIAL" "the upstream got the same secret, unwrapped with the new key"
 
+# Issue 10: a running serve picks the rotation up with no failed request: by noticing the
+# store's KEK id (within a second), or on SIGHUP.
+start_serve || { finish; exit 1; }
+codes=$WORK/codes
+for ((i = 0; i < 40; i++)); do
+  curl -s -o /dev/null -w '%{http_code}\n' --max-time 20 -H "Authorization: Bearer $KEY" \
+    "$URL/v1/chat/completions" -d '{"model":"gpt-4o","messages":[{"role":"user","content":"during"}]}' >>"$codes"
+  sleep 0.05
+done &
+traffic=$!
+sleep 0.5
+expect_exit 0 "kek rotate while serve runs" x420 kek rotate
+wait "$traffic"
+expect_eq "$(sort -u "$codes" | tr '\n' ' ')" "200 " "every request during the rotation succeeded ($(wc -l <"$codes") sent)"
+for ((i = 0; i < 30; i++)); do grep -q "now using the new one" "$WORK/serve.log" && break; sleep 0.1; done
+expect_contains "$(cat "$WORK/serve.log")" "now using the new one" "serve adopted the new key"
+expect_not_contains "$(cat "$WORK/serve.log")" "restart x420 serve" "no request asked for a restart"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+X420_KEK_WATCH_SECONDS=0 start_serve || { finish; exit 1; }
+expect_exit 0 "kek rotate again" x420 kek rotate
+sleep 1.5
+expect_not_contains "$(cat "$WORK/serve.log")" "now using the new one" "with the watch off, nothing changes by itself"
+kill -HUP "$SERVE_PID"
+for ((i = 0; i < 30; i++)); do grep -q "now using the new one" "$WORK/serve.log" && break; sleep 0.1; done
+expect_contains "$(cat "$WORK/serve.log")" "now using the new one" "SIGHUP adopts the new key"
+code=$(curl -s -o /dev/null -w '%{http_code}' --max-time 20 -H "Authorization: Bearer $KEY" \
+  "$URL/v1/chat/completions" -d '{"model":"gpt-4o","messages":[{"role":"user","content":"after hup"}]}')
+expect_eq "$code" 200 "a request after SIGHUP"
+expect_eq "$(last_credential)" "$CREDENTIAL" "the same upstream secret after both rotations"
+kill -TERM "$SERVE_PID"
+wait "$SERVE_PID" 2>/dev/null || true
+sleep 0.5
+expect_eq "$(sqlite3 "$DB" "SELECT last_used_at IS NOT NULL AND last_used_at >= strftime('%s','now') - 120 FROM api_keys WHERE name = 'main'")" 1 \
+  "the key's last_used_at is recorded"
+
 # Refusals.
 X420_MASTER_KEY=$(cat "$MASTER_KEY") expect_exit 2 "refused with the key in the environment" x420 kek rotate
 expect_contains "$ERR" "X420_MASTER_KEY" "the error says why"

@@ -277,3 +277,22 @@ TEST_CASE("placeholder mappings age out by generations unless used again") {
   map.next_generation();
   CHECK(map.size() == 0);
 }
+
+TEST_CASE("the placeholder map keeps within its budget, forgetting the least recently used") {
+  PlaceholderMap by_count(PlaceholderMap::Budget{.max_entries = 3, .max_bytes = 1 << 20});
+  for (int i = 0; i < 5; ++i) REQUIRE(by_count.add("X420_REDACTED_a_0000000" + std::to_string(i), "secret" + std::to_string(i)));
+  CHECK(by_count.size() == 3);
+  CHECK(by_count.evicted() == 2);
+  CHECK(by_count.find("X420_REDACTED_a_00000000") == nullptr);
+  REQUIRE(by_count.add("X420_REDACTED_a_00000002", "secret2"));  // used again: now the most recent
+  REQUIRE(by_count.add("X420_REDACTED_a_00000009", "secret9"));
+  CHECK(by_count.find("X420_REDACTED_a_00000002") != nullptr);
+  CHECK(by_count.find("X420_REDACTED_a_00000003") == nullptr);
+
+  const std::size_t per_entry = 24 + 100 + PlaceholderMap::kEntryOverhead;
+  PlaceholderMap by_bytes(PlaceholderMap::Budget{.max_entries = 1000, .max_bytes = 10 * per_entry});
+  for (int i = 0; i < 100; ++i) by_bytes.add("X420_REDACTED_b_" + std::to_string(10000000 + i), std::string(100, 'x'));
+  CHECK(by_bytes.size() == 10);
+  CHECK(by_bytes.bytes() <= 10 * per_entry);
+  CHECK(by_bytes.entries().front().first == "X420_REDACTED_b_10000099");
+}

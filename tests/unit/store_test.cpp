@@ -147,6 +147,19 @@ TEST_CASE("key rows round-trip every field") {
   CHECK_FALSE(s->key_by_id("BBBBBBBBBBBB").has_value());
 }
 
+TEST_CASE("a key's last use only moves forward") {
+  test::TempDir dir;
+  auto s = open_sqlite_store(dir.file("x420.db"), {.create = true});
+  s->insert_tenant(tenant("t1", "acme"));
+  s->insert_key(key("AAAAAAAAAAAA", "t1"));
+  CHECK_FALSE(s->key_by_id("AAAAAAAAAAAA")->last_used_at);
+  s->touch_key("AAAAAAAAAAAA", 2000);
+  CHECK(s->key_by_id("AAAAAAAAAAAA")->last_used_at == 2000);
+  s->touch_key("AAAAAAAAAAAA", 1500);  // a late batch with an older row
+  CHECK(s->key_by_id("AAAAAAAAAAAA")->last_used_at == 2000);
+  s->touch_key("ZZZZZZZZZZZZ", 3000);  // gone meanwhile: nothing to do, no error
+}
+
 TEST_CASE("deleting a tenant removes its keys and tokens and no other tenant's") {
   test::TempDir dir;
   auto s = open_sqlite_store(dir.file("x420.db"), {.create = true});
