@@ -50,6 +50,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     return ctx.fail(make_error(ErrorKind::usage, "--conversation-ttl '" + o.conversation_ttl +
                                                      "' is not a duration (e.g. 24h, 7d; 0 keeps them until deleted)"));
   config.conversation_ttl_s = *ttl;
+  if (const char* idle = std::getenv("X420_CLIENT_IDLE_SECONDS"))  // tests: idle connections close sooner
+    config.client_idle_timeout_s = std::max(1, std::atoi(idle));
   if (const char* watch = std::getenv("X420_KEK_WATCH_SECONDS"))  // tests: SIGHUP alone
     config.kek_watch_s = std::atoi(watch);
   if (const char* sweep = std::getenv("X420_CONVERSATION_SWEEP_SECONDS"))  // tests: a sweep in seconds, not minutes

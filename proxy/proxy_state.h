@@ -3,6 +3,7 @@
 // needs a lock.
 #pragma once
 
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -51,6 +52,10 @@ struct Proxy {
   bool draining = false;
   std::unique_ptr<ssl::context> tls;             // the listening side's, when configured
   std::unordered_set<tcp::socket*> connections;  // to close idle ones when draining
+  // Connections waiting for their next request, oldest first: closed to free descriptors when
+  // accept runs out of them, so new clients (and /healthz) are still served.
+  std::map<std::uint64_t, tcp::socket*> idle_connections;
+  std::uint64_t idle_sequence = 0;
   std::unique_ptr<UsageWriter> usage;            // usage rows, written off this thread
   // Metering: in memory in one process (a Redis-backed twin comes with several replicas).
   metering::SteadyMilliClock milli_clock;

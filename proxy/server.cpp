@@ -128,6 +128,34 @@ class Tracked {
   tcp::socket* socket_;
 };
 
+// Marks a connection as waiting for its next request (nothing of one read yet) while it lives.
+class IdleMark {
+ public:
+  IdleMark(Proxy& p, tcp::socket* socket, bool idle) : p_(p) {
+    if (idle) at_ = p_.idle_connections.emplace(++p_.idle_sequence, socket).first->first;
+  }
+  ~IdleMark() {
+    if (at_) p_.idle_connections.erase(at_);
+  }
+  IdleMark(const IdleMark&) = delete;
+  IdleMark& operator=(const IdleMark&) = delete;
+
+ private:
+  Proxy& p_;
+  std::uint64_t at_ = 0;
+};
+
+// Closes up to `n` of the connections idle longest; returns how many.
+std::size_t close_idle(Proxy& p, std::size_t n) {
+  std::size_t closed = 0;
+  for (auto it = p.idle_connections.begin(); it != p.idle_connections.end() && closed < n; ++closed) {
+    beast::error_code ignored;
+    it->second->close(ignored);  // its read ends with operation_aborted; its session ends
+    it = p.idle_connections.erase(it);
+  }
+  return closed;
+}
+
 template <class Stream>
 awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& outcome) {
   const std::string_view target(req.target().data(), req.target().size());
@@ -207,7 +235,10 @@ awaitable<void> serve_requests(Proxy& p, Stream& stream, beast::tcp_stream& tcp)
     parser.header_limit(64 * 1024);
     tcp.expires_after(std::chrono::seconds(p.config.client_idle_timeout_s));
     beast::error_code ec;
-    co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    {
+      const IdleMark idle(p, &tcp.socket(), buffer.size() == 0);
+      co_await http::async_read(stream, buffer, parser, asio::redirect_error(use_awaitable, ec));
+    }
     if (ec == http::error::end_of_stream || ec == beast::error::timeout || ec == asio::error::eof ||
         ec == asio::error::operation_aborted)
       break;
@@ -289,9 +320,11 @@ awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
     if (ec == asio::error::operation_aborted || !acceptor.is_open()) co_return;
     if (ec == asio::error::no_descriptors || ec == asio::error::no_buffer_space || ec == asio::error::no_memory) {
       // Out of descriptors: the pending connection stays queued and accept would fail again at
-      // once. Waiting lets sessions end (idle ones time out) instead of spinning a core.
-      spdlog::warn("accept: {}; retrying in 50 ms", ec.message());
-      backoff.expires_after(std::chrono::milliseconds(50));
+      // once. Connections idle longest make room (a keep-alive client reconnects); with none to
+      // close, waiting lets requests finish instead of spinning a core.
+      const std::size_t closed = close_idle(p, 8);
+      spdlog::warn("accept: {}; closed {} idle connection(s){}", ec.message(), closed, closed ? "" : ", retrying in 50 ms");
+      backoff.expires_after(std::chrono::milliseconds(closed ? 1 : 50));
       co_await backoff.async_wait(asio::redirect_error(use_awaitable, ec));
       continue;
     }
