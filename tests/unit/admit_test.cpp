@@ -1,0 +1,113 @@
+// proxy/admit: the first step of a request, socket-free: authenticate, parse once and redact,
+// route, limit and freeze. Run on a real store and the built-in rules, no network.
+#include <catch2/catch.hpp>
+
+#include <nlohmann/json.hpp>
+
+#include "detect/rule.h"
+#include "proxy/admit.h"
+#include "service_fixture.h"
+
+using namespace x420;
+using namespace x420::proxy;
+
+namespace {
+
+std::shared_ptr<const detect::Engine> engine() {
+  static const std::shared_ptr<const detect::Engine> e = [] {
+    detect::EngineConfig c;
+    c.rules = detect::builtin_rule_file().rules;
+    c.allowlist = detect::builtin_rule_file().allowlist;
+    auto built = detect::Engine::build(std::move(c));
+    REQUIRE(built);
+    return std::shared_ptr<const detect::Engine>(std::move(built.value()));
+  }();
+  return e;
+}
+
+struct AdmitFixture : test::ServiceFixture {
+  ServeConfig config;
+  std::unique_ptr<Proxy> proxy;
+  std::string key;
+  std::string capped;
+
+  AdmitFixture() {
+    auto svc = as_operator();
+    REQUIRE(svc.add_upstream("default", {"mock", "openai", "http://127.0.0.1:9/v1", {"gpt-*"}, "sk-upstream"}));
+    key = svc.create_key("default", {.name = "plain"})->plaintext;
+    capped = svc.create_key("default", {.name = "capped", .cap_usd_micros = 1000})->plaintext;  // $0.001
+    proxy = std::make_unique<Proxy>(config, open, engine());
+  }
+
+  std::variant<Admission, Refusal> admit_chat(const std::string& body, const std::string& bearer, Outcome& outcome) {
+    Request req{http::verb::post, "/v1/chat/completions", 11};
+    req.set(http::field::authorization, "Bearer " + bearer);
+    req.body() = body;
+    return admit(*proxy, req, *find_endpoint("/v1/chat/completions"), outcome);
+  }
+};
+
+const Refusal& refused(const std::variant<Admission, Refusal>& r) {
+  REQUIRE(std::holds_alternative<Refusal>(r));
+  return std::get<Refusal>(r);
+}
+const Admission& admitted(const std::variant<Admission, Refusal>& r) {
+  if (auto* no = std::get_if<Refusal>(&r)) FAIL("refused " << no->status << ": " << no->message);
+  return std::get<Admission>(r);
+}
+
+}  // namespace
+
+TEST_CASE("admit refuses a missing or unknown key the same way", "[proxy][admit]") {
+  AdmitFixture f;
+  Outcome o1, o2;
+  CHECK(refused(f.admit_chat(R"({"model":"gpt-4o"})", "", o1)).status == 401);
+  CHECK(refused(f.admit_chat(R"({"model":"gpt-4o"})", "x420_AAAAAAAAAAAA_nope", o2)).status == 401);
+  CHECK_FALSE(o2.key);
+}
+
+TEST_CASE("admit redacts in the one walk and reads the fields from it", "[proxy][admit]") {
+  AdmitFixture f;
+  Outcome outcome;
+  const std::string secret = "ghp_" + std::string("aB3dE5gH7jK9mN1pQ3sT5vX7zA9cD1fG3hJ5");
+  const auto r = f.admit_chat(R"({"model":"mock/gpt-4o","stream":true,"max_tokens":7,)"
+                              R"("messages":[{"role":"user","content":"token )" + secret + R"("}]})", f.key, outcome);
+  const Admission& a = admitted(r);
+  CHECK(a.body.find(secret) == std::string::npos);
+  CHECK(outcome.redactions == 1);
+  CHECK(a.placeholders != nullptr);
+  CHECK(a.fields.stream);
+  CHECK(a.fields.max_output == 7);
+  CHECK(a.estimate.max_output_tokens == 7);
+  CHECK(outcome.model == "gpt-4o");  // routed by upstream/model
+  const auto sent = nlohmann::json::parse(a.body);
+  CHECK(sent["model"] == "gpt-4o");
+  CHECK(sent["stream_options"]["include_usage"] == true);  // asked for, to settle the cost
+  CHECK(outcome.usage_injected);
+}
+
+TEST_CASE("admit refuses fields of the wrong type and unknown models before reserving anything", "[proxy][admit]") {
+  AdmitFixture f;
+  Outcome o1, o2;
+  const auto result = f.admit_chat(R"({"model":"gpt-4o","stream":"true","messages":[]})", f.key, o1);
+  const auto& bad = refused(result);
+  CHECK(bad.status == 400);
+  CHECK(bad.message.find("stream") != std::string::npos);
+  CHECK(refused(f.admit_chat(R"({"model":"llama","messages":[]})", f.key, o2)).status == 404);
+}
+
+TEST_CASE("a capped key cannot pass its cap by request options", "[proxy][admit]") {
+  AdmitFixture f;
+  // Without max_tokens the default output budget is frozen; with a huge one even more.
+  for (const std::string opts : {"", R"(,"max_tokens":1000000)", R"(,"stream":true,"stream_options":{"include_usage":false})"}) {
+    INFO(opts);
+    Outcome outcome;
+    const auto r = f.admit_chat(R"({"model":"gpt-4o")" + opts + R"(,"messages":[{"role":"user","content":"hi"}]})", f.capped, outcome);
+    CHECK(refused(r).status == 402);
+  }
+  Outcome outcome;
+  const auto result = f.admit_chat(R"({"model":"gpt-4o","max_tokens":1,"messages":[{"role":"user","content":"hi"}]})",
+                                   f.capped, outcome);
+  const auto& a = admitted(result);
+  CHECK(a.key_freeze.active());  // held until settled
+}
