@@ -57,8 +57,24 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(con
   auto connection = url.tls ? std::make_unique<UpstreamConnection>(executor, tls_)
                             : std::make_unique<UpstreamConnection>(executor);
   auto& stream = connection->tcp();
-  stream.expires_after(limits_.connect_timeout);
-  co_await stream.async_connect(endpoints, asio::redirect_error(use_awaitable, ec));
+  // One endpoint at a time, on the socket itself with a timer of our own: Beast 1.74's
+  // basic_stream::async_connect, when the connect fails at once (as it does out of
+  // descriptors), goes on with an operation object already moved from (UBSan: invalid vptr).
+  asio::steady_timer timer(executor);
+  for (const auto& endpoint : endpoints) {
+    auto& socket = stream.socket();
+    beast::error_code ignored;
+    socket.close(ignored);
+    socket.open(endpoint.protocol(), ec);
+    if (ec) co_return make_error(ErrorKind::unavailable, "the proxy could not open a connection to the upstream (" + ec.message() + ")");
+    timer.expires_after(limits_.connect_timeout);
+    timer.async_wait([&socket](const beast::error_code& e) {
+      if (!e) socket.cancel();  // the connect ends with operation_aborted
+    });
+    co_await socket.async_connect(endpoint, asio::redirect_error(use_awaitable, ec));
+    timer.cancel();
+    if (!ec) break;
+  }
   if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached");
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (auto* tls = connection->tls()) {
