@@ -65,8 +65,10 @@ std::optional<BodyEdit> stream_usage_edit(std::string_view body, const RequestFi
                                           std::optional<ValueSpan> stream_options) {
   if (fields.include_usage) return std::nullopt;
   if (!stream_options) {
-    // The walk accepted the body and found its top-level members: it is one object.
-    const auto open = body.find('{');
+    // A body the walk accepted whose value is an object: its first '{' opens it.
+    const auto first = body.find_first_not_of(" \t\r\n");
+    if (first == std::string_view::npos || body[first] != '{') return std::nullopt;
+    const auto open = first;
     const auto next = body.find_first_not_of(" \t\r\n", open + 1);
     const bool empty = next != std::string_view::npos && body[next] == '}';
     return BodyEdit{open + 1, open + 1,
