@@ -188,6 +188,9 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     co_return result;
   }
   beast::flat_buffer up_buffer;
+  // Beast reads as much as the buffer has room for, 512 bytes when it is new: room for a whole
+  // socket read keeps one client write per upstream read, not one per 512 bytes.
+  up_buffer.reserve(16 * 1024);
   http::response_parser<http::buffer_body> parser;
   parser.body_limit(std::numeric_limits<std::uint64_t>::max());  // streams are unbounded; whole replies are capped below
   co_await http::async_read_header(up, up_buffer, parser, asio::redirect_error(use_awaitable, ec));
