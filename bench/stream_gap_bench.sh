@@ -40,7 +40,7 @@ wait_line() {  # FILE: until its first line says "listening …"; prints the por
 node "$here/../tests/mock_upstream/server.js" --port 0 --max-seconds 3600 >"$tmp/mock.out" 2>"$tmp/mock.err" &
 pids+=($!)
 mock=$(wait_line "$tmp/mock.out")
-"$x420" init -q
+"$x420" init -q >/dev/null  # its operator token is of no use here
 KEY=sk-bench "$x420" upstreams add mock --kind openai --base-url "http://127.0.0.1:$mock/v1" --api-key-env KEY --models 'gpt-*' -q
 key=$("$x420" keys create --name bench -q)
 "$x420" serve --listen 127.0.0.1:0 -q >"$tmp/serve.out" 2>"$tmp/serve.log" &
@@ -94,16 +94,22 @@ const alphabet = 'ABCDEFGHIJKLMNOPQRSTUVWXYZ234567';
 let n = 0;
 const fake = () => { let s = 'AKIA'; let x = n++; for (let i = 0; i < 16; i++) { s += alphabet[(x + i * 7) % 32]; x = Math.floor(x / 2) + i; } return s; };
 const agent = new http.Agent({ keepAlive: true, maxSockets: 4 });
-let sent = 0, done = 0;
+let sent = 0, done = 0, redacted = 0;
+const seen = new Set();
 function one() {
   if (sent >= total) return;
   const secretsHere = [];
-  for (let i = 0; i < 100 && sent < total; i++, sent++) secretsHere.push(fake());
+  for (let i = 0; i < 100 && sent < total; i++, sent++) { const f = fake(); seen.add(f); secretsHere.push(f); }
   const body = JSON.stringify({ model: 'gpt-4o', messages: [{ role: 'user', content: secretsHere.join(' ') }] });
   const req = http.request({ port, host: '127.0.0.1', method: 'POST', path: '/v1/chat/completions', agent,
     headers: { authorization: 'Bearer ' + key, 'content-type': 'application/json', 'x-mock-status': '200' } }, (res) => {
+    redacted += Number(res.headers['x420-redactions'] || 0);
     res.resume();
-    res.on('end', () => { done += secretsHere.length; if (done >= total) process.exit(0); one(); });
+    res.on('end', () => {
+      done += secretsHere.length;
+      if (done >= total) { console.log(`flood: ${seen.size} distinct fakes sent, ${redacted} redactions reported`); process.exit(0); }
+      one();
+    });
   });
   req.end(body);
 }
