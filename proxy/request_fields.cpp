@@ -33,8 +33,11 @@ void RequestFieldReader::member(std::string_view key, std::size_t begin, std::si
   }
   if (key == "model") {
     if (!raw.starts_with('"')) return refuse("`model` must be a string");
-    // A string the walk has already validated: parsing it alone cannot fail or recurse.
-    fields_.model = nlohmann::json::parse(raw, nullptr, false).get<std::string>();
+    // A string the walk has lexed, so it cannot recurse; should it still not parse (the walk
+    // has not ended yet when members are reported), it is refused rather than thrown.
+    const auto model = nlohmann::json::parse(raw, nullptr, false);
+    if (!model.is_string()) return refuse("`model` must be a string of UTF-8 text");
+    fields_.model = model.get<std::string>();
     fields_.model_span = ValueSpan{begin, end};
   } else if (key == "stream") {
     if (raw != "true" && raw != "false") return refuse("`stream` must be true or false");

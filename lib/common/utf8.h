@@ -1,10 +1,16 @@
-// UTF-8 encoding of one code point, for the parsers that decode \u escapes (and their tests).
+// UTF-8 for the parsers of outside input: encoding one code point (for \u escapes) and checking
+// that bytes are well-formed UTF-8.
 #pragma once
 
 #include <cstdint>
 #include <string>
+#include <string_view>
 
 namespace x420 {
+
+// True when `bytes` is well-formed UTF-8 (no overlong forms, surrogates or code points past
+// U+10FFFF). simdjson's validator, kept out of line so its large header stays in one file.
+bool is_valid_utf8(std::string_view bytes) noexcept;
 
 // Appends `cp` (at most U+10FFFF; the caller has rejected surrogates) as UTF-8.
 inline void append_utf8(std::string& out, std::uint32_t cp) {

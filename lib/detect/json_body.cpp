@@ -208,12 +208,14 @@ bool decode_short(std::string_view raw, std::string& buf) {
 std::optional<JsonError> Walker::lex_string(std::size_t& end, bool& escaped) {
   std::size_t p = pos_ + 1;
   escaped = false;
+  bool wide = false;  // a byte above ASCII: the string's UTF-8 is checked once it ends
   for (;;) {
     if (p >= n_) return fail(p, "unterminated string");
     const auto c = static_cast<unsigned char>(body_[p]);
     if (c == '"') break;
     if (c < 0x20) return fail(p, "control character in a string (it must be escaped)");
     if (c != '\\') {
+      wide |= c >= 0x80;
       ++p;
       continue;
     }
@@ -235,6 +237,9 @@ std::optional<JsonError> Walker::lex_string(std::size_t& end, bool& escaped) {
         return fail(p, "bad escape in a string");
     }
   }
+  // JSON text is UTF-8 (RFC 8259): what is not cannot be scanned as text, nor read by the APIs.
+  if (wide && !is_valid_utf8(body_.substr(pos_ + 1, p - pos_ - 1)))
+    return fail(pos_, "a string that is not valid UTF-8");
   end = p;
   pos_ = p + 1;
   return std::nullopt;
