@@ -26,11 +26,11 @@
 #include <vector>
 
 #include "bench_inputs.h"
-#include "crypto/random.h"
-#include "crypto/secret_bytes.h"
-#include "detect/engine.h"
-#include "detect/redactor.h"
-#include "detect/rule.h"
+#include "lib/crypto/random.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/detect/engine.h"
+#include "lib/detect/redactor.h"
+#include "lib/detect/rule.h"
 #include "fake_secrets.h"
 
 namespace {

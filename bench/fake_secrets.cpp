@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <set>
 
-#include "keys/key_format.h"
+#include "lib/keys/key_format.h"
 
 namespace x420::bench {
 namespace {

@@ -12,8 +12,8 @@
 #include <string>
 #include <vector>
 
-#include "service/bootstrap.h"
-#include "service/conversations.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/conversations.h"
 
 namespace {
 

@@ -21,15 +21,15 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/clock.h"
-#include "crypto/aead.h"
-#include "crypto/master_key.h"
-#include "crypto/secret_bytes.h"
-#include "keys/key_format.h"
-#include "service/bootstrap.h"
-#include "service/keyring.h"
-#include "service/local_service.h"
-#include "store/store.h"
+#include "lib/common/clock.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/master_key.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/keys/key_format.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/keyring.h"
+#include "lib/service/local_service.h"
+#include "lib/store/store.h"
 
 namespace {
 

@@ -5,7 +5,7 @@
 #include "cli/cli.h"
 #include "cli/confirm.h"
 #include "cli/context.h"
-#include "service/json_views.h"
+#include "lib/service/json_views.h"
 
 namespace x420::cli {
 namespace {

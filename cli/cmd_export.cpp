@@ -8,7 +8,7 @@
 #include "cli/atomic_output.h"
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "export/bundle_check.h"
+#include "lib/export/bundle_check.h"
 
 namespace x420::cli {
 namespace {

@@ -5,8 +5,8 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "common/time_format.h"
-#include "service/json_views.h"
+#include "lib/common/time_format.h"
+#include "lib/service/json_views.h"
 
 namespace x420::cli {
 namespace {

@@ -4,7 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
 namespace {

@@ -10,7 +10,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "service/kek_rotation.h"
+#include "lib/service/kek_rotation.h"
 
 namespace x420::cli {
 namespace {

@@ -7,9 +7,9 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/views.h"
-#include "common/money.h"
-#include "common/time_format.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/money.h"
+#include "lib/common/time_format.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
 namespace {

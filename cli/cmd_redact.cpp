@@ -12,9 +12,9 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/detection_setup.h"
-#include "crypto/random.h"
-#include "detect/redactor.h"
-#include "service/redaction_keys.h"
+#include "lib/crypto/random.h"
+#include "lib/detect/redactor.h"
+#include "lib/service/redaction_keys.h"
 
 namespace x420::cli {
 

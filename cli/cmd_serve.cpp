@@ -6,7 +6,7 @@
 #include "cli/detection_setup.h"
 #include "proxy/listen_address.h"
 #include "proxy/server.h"
-#include "common/time_format.h"
+#include "lib/common/time_format.h"
 
 #include <cstdlib>
 

@@ -6,8 +6,8 @@
 #include "cli/confirm.h"
 #include "cli/context.h"
 #include "cli/views.h"
-#include "common/money.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/money.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
 namespace {

@@ -8,9 +8,9 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "common/time_format.h"
-#include "crypto/secret_bytes.h"
-#include "service/json_views.h"
+#include "lib/common/time_format.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/service/json_views.h"
 
 namespace x420::cli {
 namespace {

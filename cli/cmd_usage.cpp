@@ -3,9 +3,9 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "common/money.h"
-#include "common/time_format.h"
-#include "service/usage_view.h"
+#include "lib/common/money.h"
+#include "lib/common/time_format.h"
+#include "lib/service/usage_view.h"
 
 namespace x420::cli {
 namespace {

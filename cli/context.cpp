@@ -5,7 +5,7 @@
 
 #include "cli/credentials.h"
 #include "cli/remote_service.h"
-#include "service/local_service.h"
+#include "lib/service/local_service.h"
 
 namespace x420::cli {
 namespace {

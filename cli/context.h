@@ -8,10 +8,10 @@
 
 #include "cli/cli.h"
 #include "cli/output.h"
-#include "common/clock.h"
-#include "common/result.h"
-#include "service/bootstrap.h"
-#include "service/service.h"
+#include "lib/common/clock.h"
+#include "lib/common/result.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/service.h"
 
 namespace x420::cli {
 

@@ -7,7 +7,7 @@
 #include <cstring>
 #include <fstream>
 
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
 namespace {

@@ -17,7 +17,7 @@
 #include <string>
 
 #include "cli/http_client.h"
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420::cli {
 

@@ -10,7 +10,7 @@
 #include <fstream>
 #include <sstream>
 
-#include "crypto/random.h"
+#include "lib/crypto/random.h"
 
 namespace x420::cli {
 namespace fs = std::filesystem;

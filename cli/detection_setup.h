@@ -8,8 +8,8 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "detect/engine.h"
+#include "lib/common/result.h"
+#include "lib/detect/engine.h"
 
 namespace x420::cli {
 

@@ -11,7 +11,7 @@
 #include <type_traits>
 
 #include "cli/version.h"
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
 namespace {

@@ -11,7 +11,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420::cli {
 

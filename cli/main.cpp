@@ -6,7 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 int main(int argc, char** argv) {
   using namespace x420;

@@ -4,9 +4,9 @@
 
 #include <algorithm>
 
-#include "common/money.h"
-#include "crypto/secret_bytes.h"
-#include "service/json_views.h"
+#include "lib/common/money.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/service/json_views.h"
 
 namespace x420::cli {
 namespace {

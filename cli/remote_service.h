@@ -10,7 +10,7 @@
 #include <string>
 
 #include "cli/http_client.h"
-#include "service/service.h"
+#include "lib/service/service.h"
 
 namespace x420::cli {
 

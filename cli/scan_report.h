@@ -12,8 +12,8 @@
 #include <string_view>
 #include <vector>
 
-#include "detect/finding.h"
-#include "detect/rule.h"
+#include "lib/detect/finding.h"
+#include "lib/detect/rule.h"
 
 namespace x420::cli {
 

@@ -15,8 +15,8 @@
 #include <mutex>
 #include <thread>
 
-#include "crypto/secret_bytes.h"
-#include "detect/line_index.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/detect/line_index.h"
 
 namespace x420::cli {
 namespace {

@@ -8,7 +8,7 @@
 #include <vector>
 
 #include "cli/scan_report.h"
-#include "detect/engine.h"
+#include "lib/detect/engine.h"
 
 namespace x420::cli {
 

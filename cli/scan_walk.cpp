@@ -15,7 +15,7 @@
 #include <string_view>
 #include <utility>
 
-#include "detect/path_filter.h"
+#include "lib/detect/path_filter.h"
 
 namespace x420::cli {
 namespace {

@@ -4,7 +4,7 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420::cli {
 

@@ -1,7 +1,7 @@
 #include "cli/views.h"
 
-#include "common/money.h"
-#include "common/time_format.h"
+#include "lib/common/money.h"
+#include "lib/common/time_format.h"
 
 namespace x420::cli {
 namespace {

@@ -8,8 +8,8 @@
 #include <vector>
 
 #include "cli/output.h"
-#include "service/json_views.h"
-#include "service/service.h"
+#include "lib/service/json_views.h"
+#include "lib/service/service.h"
 
 namespace x420::cli {
 

@@ -8,12 +8,12 @@
 #include <type_traits>
 #include <vector>
 
-#include "common/time_format.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/time_format.h"
+#include "lib/crypto/secret_bytes.h"
 #include "proxy/admin_input.h"
-#include "service/json_views.h"
-#include "service/local_service.h"
-#include "service/usage_view.h"
+#include "lib/service/json_views.h"
+#include "lib/service/local_service.h"
+#include "lib/service/usage_view.h"
 
 namespace x420::proxy {
 namespace {

@@ -10,12 +10,12 @@
 #include <optional>
 #include <string_view>
 
-#include "common/clock.h"
-#include "common/result.h"
-#include "service/account_export.h"
-#include "service/keyring.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "lib/common/clock.h"
+#include "lib/common/result.h"
+#include "lib/service/account_export.h"
+#include "lib/service/keyring.h"
+#include "lib/service/service.h"
+#include "lib/store/store.h"
 
 namespace x420::proxy {
 

@@ -4,7 +4,7 @@
 #include <cmath>
 #include <limits>
 
-#include "common/money.h"
+#include "lib/common/money.h"
 
 namespace x420::proxy::admin {
 

@@ -13,7 +13,7 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420::proxy::admin {
 

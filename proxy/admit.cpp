@@ -6,7 +6,7 @@
 
 #include "proxy/conversation_capture.h"
 #include "proxy/routing.h"
-#include "service/conversations.h"
+#include "lib/service/conversations.h"
 
 namespace x420::proxy {
 namespace {

@@ -11,8 +11,8 @@
 #include <variant>
 #include <vector>
 
-#include "metering/limits.h"
-#include "metering/prices.h"
+#include "lib/metering/limits.h"
+#include "lib/metering/prices.h"
 #include "proxy/proxy_state.h"
 #include "proxy/request_fields.h"
 

@@ -2,8 +2,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/keyed_hash.h"
-#include "detect/json_body.h"
+#include "lib/crypto/keyed_hash.h"
+#include "lib/detect/json_body.h"
 
 namespace x420::proxy {
 namespace {

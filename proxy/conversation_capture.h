@@ -10,8 +10,8 @@
 
 #include <nlohmann/json_fwd.hpp>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::proxy {
 

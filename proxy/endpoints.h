@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 
 namespace x420::proxy {
 

@@ -1,6 +1,6 @@
 #include "proxy/key_cache.h"
 
-#include "crypto/random.h"
+#include "lib/crypto/random.h"
 
 namespace x420::proxy {
 

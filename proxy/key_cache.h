@@ -7,9 +7,9 @@
 #include <string>
 #include <unordered_map>
 
-#include "common/result.h"
-#include "crypto/keyed_hash.h"
-#include "service/service.h"
+#include "lib/common/result.h"
+#include "lib/crypto/keyed_hash.h"
+#include "lib/service/service.h"
 
 namespace x420::proxy {
 

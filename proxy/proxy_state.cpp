@@ -2,8 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
-#include "service/kek_rotation.h"
-#include "service/redaction_keys.h"
+#include "lib/service/kek_rotation.h"
+#include "lib/service/redaction_keys.h"
 
 namespace x420::proxy {
 namespace {

@@ -11,12 +11,12 @@
 #include <unordered_set>
 #include <vector>
 
-#include "common/clock.h"
-#include "crypto/random.h"
-#include "detect/engine.h"
-#include "detect/redactor.h"
-#include "metering/limits.h"
-#include "metering/prices.h"
+#include "lib/common/clock.h"
+#include "lib/crypto/random.h"
+#include "lib/detect/engine.h"
+#include "lib/detect/redactor.h"
+#include "lib/metering/limits.h"
+#include "lib/metering/prices.h"
 #include "proxy/asio_types.h"
 #include "proxy/endpoints.h"
 #include "proxy/key_cache.h"
@@ -26,8 +26,8 @@
 #include "proxy/upstream_pool.h"
 #include "proxy/usage_tap.h"
 #include "proxy/usage_writer.h"
-#include "service/bootstrap.h"
-#include "service/local_service.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/local_service.h"
 
 namespace x420::proxy {
 

@@ -4,7 +4,7 @@
 
 #include <limits>
 
-#include "detect/json_restore.h"
+#include "lib/detect/json_restore.h"
 #include "proxy/client_watch.h"
 #include "proxy/reply_stream.h"
 

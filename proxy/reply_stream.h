@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/redactor.h"
+#include "lib/detect/redactor.h"
 #include "proxy/conversation_capture.h"
 #include "proxy/sse_decoder.h"
 #include "proxy/sse_restorer.h"

@@ -6,8 +6,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "store/records.h"
+#include "lib/common/result.h"
+#include "lib/store/records.h"
 
 namespace x420::proxy {
 

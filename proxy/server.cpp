@@ -9,7 +9,7 @@
 #include "proxy/admit.h"
 #include "proxy/inference.h"
 #include "proxy/proxy_state.h"
-#include "service/usage_view.h"
+#include "lib/service/usage_view.h"
 
 namespace x420::proxy {
 namespace {

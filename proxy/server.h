@@ -8,11 +8,11 @@
 #include <memory>
 #include <string>
 
-#include "common/result.h"
-#include "detect/engine.h"
-#include "detect/redactor.h"
+#include "lib/common/result.h"
+#include "lib/detect/engine.h"
+#include "lib/detect/redactor.h"
 #include "proxy/listen_address.h"
-#include "service/bootstrap.h"
+#include "lib/service/bootstrap.h"
 
 namespace x420::proxy {
 

@@ -2,7 +2,7 @@
 
 #include <algorithm>
 
-#include "service/conversations.h"
+#include "lib/service/conversations.h"
 
 namespace x420::proxy {
 

@@ -4,8 +4,8 @@
 
 #include <vector>
 
-#include "detect/json_body.h"
-#include "detect/json_restore.h"
+#include "lib/detect/json_body.h"
+#include "lib/detect/json_restore.h"
 #include "proxy/usage_tap.h"
 
 namespace x420::proxy {

@@ -14,7 +14,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/redactor.h"
+#include "lib/detect/redactor.h"
 #include "proxy/sse_decoder.h"
 
 namespace x420::proxy {

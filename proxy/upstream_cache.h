@@ -9,7 +9,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "store/store.h"
+#include "lib/store/store.h"
 
 namespace x420::proxy {
 

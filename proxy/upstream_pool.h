@@ -10,7 +10,7 @@
 #include <unordered_map>
 #include <vector>
 
-#include "common/result.h"
+#include "lib/common/result.h"
 #include "proxy/asio_types.h"
 #include "proxy/upstream_url.h"
 

@@ -4,7 +4,7 @@
 
 #include <cstring>
 
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 
 namespace x420::proxy {
 namespace {

@@ -13,9 +13,9 @@
 #include <thread>
 #include <variant>
 
-#include "service/conversations.h"
-#include "service/keyring.h"
-#include "store/store.h"
+#include "lib/service/conversations.h"
+#include "lib/service/keyring.h"
+#include "lib/store/store.h"
 
 namespace x420::proxy {
 

@@ -1,4 +1,4 @@
-#include "common/clock.h"
+#include "lib/common/clock.h"
 
 #include <chrono>
 

@@ -1,4 +1,4 @@
-#include "common/money.h"
+#include "lib/common/money.h"
 
 #include <cstdio>
 

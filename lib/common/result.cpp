@@ -1,4 +1,4 @@
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420 {
 

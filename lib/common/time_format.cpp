@@ -1,4 +1,4 @@
-#include "common/time_format.h"
+#include "lib/common/time_format.h"
 
 #include <cctype>
 #include <chrono>

@@ -1,4 +1,4 @@
-#include "common/utf8.h"
+#include "lib/common/utf8.h"
 
 #include <simdjson.h>
 

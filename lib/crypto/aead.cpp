@@ -1,10 +1,10 @@
-#include "crypto/aead.h"
+#include "lib/crypto/aead.h"
 
 #include <sodium.h>
 
 #include <stdexcept>
 
-#include "crypto/random.h"
+#include "lib/crypto/random.h"
 
 namespace x420::crypto {
 namespace {

@@ -11,8 +11,8 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::crypto {
 

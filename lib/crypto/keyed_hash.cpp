@@ -1,4 +1,4 @@
-#include "crypto/keyed_hash.h"
+#include "lib/crypto/keyed_hash.h"
 
 #include <sodium.h>
 

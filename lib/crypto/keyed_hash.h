@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::crypto {
 

@@ -1,4 +1,4 @@
-#include "crypto/master_key.h"
+#include "lib/crypto/master_key.h"
 
 #include <fcntl.h>
 #include <sodium.h>
@@ -10,8 +10,8 @@
 #include <fstream>
 #include <sstream>
 
-#include "crypto/aead.h"
-#include "crypto/random.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/random.h"
 
 namespace x420::crypto {
 namespace fs = std::filesystem;

@@ -8,8 +8,8 @@
 #include <optional>
 #include <string>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::crypto {
 

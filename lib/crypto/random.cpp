@@ -1,4 +1,4 @@
-#include "crypto/random.h"
+#include "lib/crypto/random.h"
 
 #include <sodium.h>
 

@@ -3,7 +3,7 @@
 
 #include <string>
 
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::crypto {
 

@@ -1,4 +1,4 @@
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 #include <sodium.h>
 

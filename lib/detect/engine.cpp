@@ -1,5 +1,5 @@
 #define PCRE2_CODE_UNIT_WIDTH 8
-#include "detect/engine.h"
+#include "lib/detect/engine.h"
 
 #include <hs/hs.h>
 #include <pcre2.h>
@@ -10,9 +10,9 @@
 #include <cstring>
 #include <unordered_set>
 
-#include "crypto/keyed_hash.h"
-#include "detect/prefilter_pattern.h"
-#include "detect/validators.h"
+#include "lib/crypto/keyed_hash.h"
+#include "lib/detect/prefilter_pattern.h"
+#include "lib/detect/validators.h"
 
 namespace x420::detect {
 namespace {

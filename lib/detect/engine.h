@@ -14,10 +14,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
-#include "detect/finding.h"
-#include "detect/rule.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/detect/finding.h"
+#include "lib/detect/rule.h"
 
 namespace x420::detect {
 

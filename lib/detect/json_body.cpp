@@ -1,4 +1,4 @@
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 
 #include <algorithm>
 #include <array>
@@ -6,8 +6,8 @@
 #include <cstdint>
 #include <cstring>
 
-#include "common/utf8.h"
-#include "crypto/secret_bytes.h"
+#include "lib/common/utf8.h"
+#include "lib/crypto/secret_bytes.h"
 
 namespace x420::detect {
 

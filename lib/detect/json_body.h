@@ -12,9 +12,9 @@
 #include <utility>
 #include <vector>
 
-#include "common/result.h"
-#include "detect/engine.h"
-#include "detect/redactor.h"
+#include "lib/common/result.h"
+#include "lib/detect/engine.h"
+#include "lib/detect/redactor.h"
 
 namespace x420::detect {
 

@@ -1,9 +1,9 @@
-#include "detect/json_restore.h"
+#include "lib/detect/json_restore.h"
 
 #include <algorithm>
 #include <vector>
 
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 
 namespace x420::detect {
 

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/redactor.h"
+#include "lib/detect/redactor.h"
 
 namespace x420::detect {
 

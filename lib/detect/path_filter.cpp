@@ -1,4 +1,4 @@
-#include "detect/path_filter.h"
+#include "lib/detect/path_filter.h"
 
 #include <algorithm>
 #include <bitset>

@@ -1,4 +1,4 @@
-#include "detect/prefilter_pattern.h"
+#include "lib/detect/prefilter_pattern.h"
 
 #include <optional>
 

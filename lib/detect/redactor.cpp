@@ -1,8 +1,8 @@
-#include "detect/redactor.h"
+#include "lib/detect/redactor.h"
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/keyed_hash.h"
+#include "lib/crypto/keyed_hash.h"
 
 namespace x420::detect {
 namespace {

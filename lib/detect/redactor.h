@@ -12,8 +12,8 @@
 #include <unordered_map>
 #include <vector>
 
-#include "crypto/secret_bytes.h"
-#include "detect/engine.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/detect/engine.h"
 
 namespace x420::detect {
 

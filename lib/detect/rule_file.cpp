@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
-#include "detect/rule.h"
+#include "lib/detect/rule.h"
 
 namespace x420::detect {
 namespace {

@@ -1,4 +1,4 @@
-#include "detect/validators.h"
+#include "lib/detect/validators.h"
 
 #include <sodium.h>
 #include <zlib.h>
@@ -7,7 +7,7 @@
 #include <cmath>
 #include <string>
 
-#include "keys/key_format.h"
+#include "lib/keys/key_format.h"
 
 namespace x420::detect {
 

@@ -3,7 +3,7 @@
 
 #include <string_view>
 
-#include "detect/rule.h"
+#include "lib/detect/rule.h"
 
 namespace x420::detect {
 

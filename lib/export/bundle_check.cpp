@@ -1,4 +1,4 @@
-#include "export/bundle_check.h"
+#include "lib/export/bundle_check.h"
 
 #include <nlohmann/json.hpp>
 

@@ -9,7 +9,7 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
+#include "lib/common/result.h"
 
 namespace x420::exporting {
 

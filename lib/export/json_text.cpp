@@ -1,4 +1,4 @@
-#include "export/json_text.h"
+#include "lib/export/json_text.h"
 
 #include <array>
 #include <cstdint>

@@ -1,8 +1,8 @@
-#include "keys/key_format.h"
+#include "lib/keys/key_format.h"
 
 #include <zlib.h>
 
-#include "crypto/random.h"
+#include "lib/crypto/random.h"
 
 namespace x420::keys {
 namespace {

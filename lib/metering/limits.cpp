@@ -1,4 +1,4 @@
-#include "metering/limits.h"
+#include "lib/metering/limits.h"
 
 #include <algorithm>
 #include <limits>

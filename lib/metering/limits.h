@@ -15,8 +15,8 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "metering/milli_clock.h"
-#include "metering/prices.h"
+#include "lib/metering/milli_clock.h"
+#include "lib/metering/prices.h"
 
 namespace x420::metering {
 

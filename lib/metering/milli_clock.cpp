@@ -1,4 +1,4 @@
-#include "metering/milli_clock.h"
+#include "lib/metering/milli_clock.h"
 
 #include <chrono>
 

@@ -1,4 +1,4 @@
-#include "metering/prices.h"
+#include "lib/metering/prices.h"
 
 #include <fnmatch.h>
 

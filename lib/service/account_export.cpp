@@ -1,12 +1,12 @@
-#include "service/account_export.h"
+#include "lib/service/account_export.h"
 
 #include <nlohmann/json.hpp>
 
-#include "common/time_format.h"
-#include "export/json_text.h"
-#include "service/conversations.h"
-#include "service/json_views.h"
-#include "service/usage_view.h"
+#include "lib/common/time_format.h"
+#include "lib/export/json_text.h"
+#include "lib/service/conversations.h"
+#include "lib/service/json_views.h"
+#include "lib/service/usage_view.h"
 
 namespace x420::service {
 namespace {

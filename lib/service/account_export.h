@@ -9,11 +9,11 @@
 #include <string>
 #include <vector>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
-#include "export/bundle_check.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/export/bundle_check.h"
+#include "lib/service/service.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

@@ -1,9 +1,9 @@
-#include "service/bootstrap.h"
+#include "lib/service/bootstrap.h"
 
-#include "crypto/aead.h"
-#include "crypto/master_key.h"
-#include "service/kek_rotation.h"
-#include "service/local_service.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/master_key.h"
+#include "lib/service/kek_rotation.h"
+#include "lib/service/local_service.h"
 
 namespace x420::service {
 namespace {

@@ -8,10 +8,10 @@
 #include <optional>
 #include <string>
 
-#include "common/clock.h"
-#include "common/result.h"
-#include "service/keyring.h"
-#include "store/store.h"
+#include "lib/common/clock.h"
+#include "lib/common/result.h"
+#include "lib/service/keyring.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

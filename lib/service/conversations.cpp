@@ -1,9 +1,9 @@
-#include "service/conversations.h"
+#include "lib/service/conversations.h"
 
 #include <vector>
 
-#include "crypto/aead.h"
-#include "crypto/random.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/random.h"
 
 namespace x420::service {
 namespace {

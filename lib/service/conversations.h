@@ -10,11 +10,11 @@
 #include <string>
 #include <string_view>
 
-#include "common/clock.h"
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
-#include "service/keyring.h"
-#include "store/store.h"
+#include "lib/common/clock.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/service/keyring.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

@@ -1,8 +1,8 @@
-#include "service/json_views.h"
+#include "lib/service/json_views.h"
 
 #include <cmath>
 
-#include "common/time_format.h"
+#include "lib/common/time_format.h"
 
 namespace x420::service {
 namespace {

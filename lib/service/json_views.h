@@ -8,8 +8,8 @@
 #include <optional>
 #include <string_view>
 
-#include "common/result.h"
-#include "service/service.h"
+#include "lib/common/result.h"
+#include "lib/service/service.h"
 
 namespace x420::service {
 

@@ -1,7 +1,7 @@
-#include "service/kek_rotation.h"
+#include "lib/service/kek_rotation.h"
 
-#include "crypto/aead.h"
-#include "crypto/master_key.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/master_key.h"
 
 namespace x420::service {
 

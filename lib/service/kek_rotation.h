@@ -14,9 +14,9 @@
 #include <string>
 #include <string_view>
 
-#include "common/result.h"
-#include "service/bootstrap.h"
-#include "service/keyring.h"
+#include "lib/common/result.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/keyring.h"
 
 namespace x420::service {
 

@@ -1,6 +1,6 @@
-#include "service/keyring.h"
+#include "lib/service/keyring.h"
 
-#include "crypto/aead.h"
+#include "lib/crypto/aead.h"
 
 namespace x420::service {
 namespace {

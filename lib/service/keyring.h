@@ -9,10 +9,10 @@
 #include <mutex>
 #include <string>
 
-#include "common/result.h"
-#include "crypto/keyed_hash.h"
-#include "crypto/secret_bytes.h"
-#include "store/store.h"
+#include "lib/common/result.h"
+#include "lib/crypto/keyed_hash.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

@@ -1,9 +1,9 @@
-#include "service/local_service.h"
+#include "lib/service/local_service.h"
 
-#include "common/time_format.h"
-#include "crypto/random.h"
-#include "keys/key_format.h"
-#include "service/usage_view.h"
+#include "lib/common/time_format.h"
+#include "lib/crypto/random.h"
+#include "lib/keys/key_format.h"
+#include "lib/service/usage_view.h"
 
 namespace x420::service {
 namespace {

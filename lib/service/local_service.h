@@ -2,10 +2,10 @@
 // and, per request, by the proxy's admin API with the Actor its token resolves to.
 #pragma once
 
-#include "service/account_export.h"
-#include "service/keyring.h"
-#include "service/service.h"
-#include "store/store.h"
+#include "lib/service/account_export.h"
+#include "lib/service/keyring.h"
+#include "lib/service/service.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

@@ -1,6 +1,6 @@
 // LocalService's data lifecycle operations: stored conversations, export, account deletion.
-#include "service/conversations.h"
-#include "service/local_service.h"
+#include "lib/service/conversations.h"
+#include "lib/service/local_service.h"
 
 namespace x420::service {
 namespace {

@@ -1,9 +1,9 @@
-#include "service/redaction_keys.h"
+#include "lib/service/redaction_keys.h"
 
 #include <nlohmann/json.hpp>
 
-#include "crypto/aead.h"
-#include "crypto/keyed_hash.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/keyed_hash.h"
 
 namespace x420::service {
 namespace {

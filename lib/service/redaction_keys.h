@@ -6,11 +6,11 @@
 #include <string_view>
 #include <vector>
 
-#include "common/result.h"
-#include "crypto/secret_bytes.h"
-#include "detect/redactor.h"
-#include "service/keyring.h"
-#include "store/store.h"
+#include "lib/common/result.h"
+#include "lib/crypto/secret_bytes.h"
+#include "lib/detect/redactor.h"
+#include "lib/service/keyring.h"
+#include "lib/store/store.h"
 
 namespace x420::service {
 

@@ -10,8 +10,8 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
-#include "common/result.h"
+#include "lib/common/clock.h"
+#include "lib/common/result.h"
 
 namespace x420::service {
 

@@ -1,6 +1,6 @@
-#include "service/usage_view.h"
+#include "lib/service/usage_view.h"
 
-#include "common/time_format.h"
+#include "lib/common/time_format.h"
 
 namespace x420::service {
 

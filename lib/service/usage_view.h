@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "service/service.h"
-#include "store/records.h"
+#include "lib/service/service.h"
+#include "lib/store/records.h"
 
 namespace x420::service {
 

@@ -3,7 +3,7 @@
 // tracing store can do the same.
 #pragma once
 
-#include "store/store.h"
+#include "lib/store/store.h"
 
 namespace x420::store {
 

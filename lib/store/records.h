@@ -6,7 +6,7 @@
 #include <string>
 #include <vector>
 
-#include "common/clock.h"
+#include "lib/common/clock.h"
 
 namespace x420::store {
 

@@ -1,4 +1,4 @@
-#include "store/schema.h"
+#include "lib/store/schema.h"
 
 #include <array>
 

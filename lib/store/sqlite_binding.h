@@ -8,7 +8,7 @@
 #include <optional>
 #include <string>
 
-#include "store/records.h"
+#include "lib/store/records.h"
 
 namespace x420::store::sqlite {
 

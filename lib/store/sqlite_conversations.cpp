@@ -1,8 +1,8 @@
-#include "store/sqlite_conversations.h"
+#include "lib/store/sqlite_conversations.h"
 
 #include <limits>
 
-#include "store/sqlite_binding.h"
+#include "lib/store/sqlite_binding.h"
 
 namespace x420::store::sqlite {
 namespace {

@@ -10,7 +10,7 @@
 #include <string_view>
 #include <vector>
 
-#include "store/records.h"
+#include "lib/store/records.h"
 
 namespace x420::store::sqlite {
 

@@ -9,11 +9,11 @@
 #include <algorithm>
 #include <filesystem>
 
-#include "common/result.h"
-#include "store/schema.h"
-#include "store/sqlite_binding.h"
-#include "store/sqlite_conversations.h"
-#include "store/store.h"
+#include "lib/common/result.h"
+#include "lib/store/schema.h"
+#include "lib/store/sqlite_binding.h"
+#include "lib/store/sqlite_conversations.h"
+#include "lib/store/store.h"
 
 namespace x420::store {
 namespace {

@@ -8,7 +8,7 @@
 #include <string>
 #include <string_view>
 
-#include "detect/json_restore.h"
+#include "lib/detect/json_restore.h"
 #include "proxy/reply_stream.h"
 
 using namespace x420;

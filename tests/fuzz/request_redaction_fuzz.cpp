@@ -7,8 +7,8 @@
 #include <memory>
 #include <string_view>
 
-#include "detect/json_body.h"
-#include "detect/rule.h"
+#include "lib/detect/json_body.h"
+#include "lib/detect/rule.h"
 #include "proxy/request_fields.h"
 
 using namespace x420;

@@ -6,10 +6,10 @@
 #include <nlohmann/json.hpp>
 
 #include "proxy/admin_api.h"
-#include "service/bootstrap.h"
-#include "service/json_views.h"
-#include "service/local_service.h"
-#include "service/usage_view.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/json_views.h"
+#include "lib/service/local_service.h"
+#include "lib/service/usage_view.h"
 #include "service_fixture.h"
 #include "temp_dir.h"
 

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect/rule.h"
+#include "lib/detect/rule.h"
 #include "proxy/admit.h"
 #include "service_fixture.h"
 

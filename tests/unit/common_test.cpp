@@ -1,7 +1,7 @@
 #include <catch2/catch.hpp>
 
-#include "common/money.h"
-#include "common/time_format.h"
+#include "lib/common/money.h"
+#include "lib/common/time_format.h"
 
 using namespace x420;
 

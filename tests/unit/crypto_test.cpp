@@ -3,10 +3,10 @@
 
 #include <fstream>
 
-#include "crypto/aead.h"
-#include "crypto/keyed_hash.h"
-#include "crypto/master_key.h"
-#include "crypto/random.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/keyed_hash.h"
+#include "lib/crypto/master_key.h"
+#include "lib/crypto/random.h"
 #include "temp_dir.h"
 
 using namespace x420;

@@ -11,18 +11,18 @@
 #include <sstream>
 #include <stdexcept>
 
-#include "common/clock.h"
-#include "common/utf8.h"
-#include "crypto/aead.h"
-#include "crypto/master_key.h"
-#include "export/bundle_check.h"
-#include "export/json_text.h"
+#include "lib/common/clock.h"
+#include "lib/common/utf8.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/master_key.h"
+#include "lib/export/bundle_check.h"
+#include "lib/export/json_text.h"
 #include "proxy/conversation_capture.h"
 #include "proxy/reply_stream.h"
-#include "service/bootstrap.h"
-#include "service/conversations.h"
-#include "service/kek_rotation.h"
-#include "service/local_service.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/conversations.h"
+#include "lib/service/kek_rotation.h"
+#include "lib/service/local_service.h"
 #include "service_fixture.h"
 #include "temp_dir.h"
 

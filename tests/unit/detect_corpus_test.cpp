@@ -8,7 +8,7 @@
 #include <fstream>
 #include <iostream>
 
-#include "detect/engine.h"
+#include "lib/detect/engine.h"
 
 using namespace x420::detect;
 

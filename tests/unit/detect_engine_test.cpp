@@ -1,9 +1,9 @@
 #include <catch2/catch.hpp>
 
-#include "detect/engine.h"
-#include "detect/prefilter_pattern.h"
-#include "detect/redactor.h"
-#include "detect/validators.h"
+#include "lib/detect/engine.h"
+#include "lib/detect/prefilter_pattern.h"
+#include "lib/detect/redactor.h"
+#include "lib/detect/validators.h"
 
 using namespace x420;
 using namespace x420::detect;

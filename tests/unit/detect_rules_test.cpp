@@ -4,7 +4,7 @@
 
 #include <map>
 
-#include "detect/engine.h"
+#include "lib/detect/engine.h"
 
 using namespace x420;
 using namespace x420::detect;

@@ -4,7 +4,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 
 using namespace x420;
 using namespace x420::detect;

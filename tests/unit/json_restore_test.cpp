@@ -4,8 +4,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect/json_body.h"
-#include "detect/json_restore.h"
+#include "lib/detect/json_body.h"
+#include "lib/detect/json_restore.h"
 
 using namespace x420;
 

@@ -2,7 +2,7 @@
 
 #include <regex>
 
-#include "keys/key_format.h"
+#include "lib/keys/key_format.h"
 
 using namespace x420;
 using namespace x420::keys;

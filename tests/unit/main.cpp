@@ -1,7 +1,7 @@
 #define CATCH_CONFIG_RUNNER
 #include <catch2/catch.hpp>
 
-#include "crypto/secret_bytes.h"
+#include "lib/crypto/secret_bytes.h"
 
 int main(int argc, char* argv[]) {
   x420::crypto::ensure_sodium();  // libsodium wants its first init on the main thread

@@ -6,9 +6,9 @@
 #include <thread>
 #include <vector>
 
-#include "metering/limits.h"
-#include "metering/milli_clock.h"
-#include "metering/prices.h"
+#include "lib/metering/limits.h"
+#include "lib/metering/milli_clock.h"
+#include "lib/metering/prices.h"
 
 using namespace x420::metering;
 

@@ -4,7 +4,7 @@
 #include <random>
 #include <string>
 
-#include "detect/path_filter.h"
+#include "lib/detect/path_filter.h"
 
 using x420::detect::IgnoreRules;
 using Match = IgnoreRules::Match;

@@ -4,7 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
-#include "detect/json_body.h"
+#include "lib/detect/json_body.h"
 #include "proxy/request_fields.h"
 
 using namespace x420;

@@ -6,9 +6,9 @@
 
 #include <string>
 
-#include "common/clock.h"
-#include "service/bootstrap.h"
-#include "service/local_service.h"
+#include "lib/common/clock.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/local_service.h"
 #include "temp_dir.h"
 
 namespace x420::test {

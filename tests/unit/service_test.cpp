@@ -1,12 +1,12 @@
 #include <catch2/catch.hpp>
 
-#include "common/clock.h"
-#include "crypto/aead.h"
-#include "crypto/master_key.h"
-#include "keys/key_format.h"
-#include "store/forwarding_store.h"
-#include "service/bootstrap.h"
-#include "service/local_service.h"
+#include "lib/common/clock.h"
+#include "lib/crypto/aead.h"
+#include "lib/crypto/master_key.h"
+#include "lib/keys/key_format.h"
+#include "lib/store/forwarding_store.h"
+#include "lib/service/bootstrap.h"
+#include "lib/service/local_service.h"
 #include "service_fixture.h"
 #include "temp_dir.h"
 

@@ -5,9 +5,9 @@
 
 #include <fstream>
 
-#include "common/result.h"
-#include "store/schema.h"
-#include "store/store.h"
+#include "lib/common/result.h"
+#include "lib/store/schema.h"
+#include "lib/store/store.h"
 #include "temp_dir.h"
 
 using namespace x420;
