@@ -29,8 +29,9 @@ proxy_round() {  # CONVERSATION
     -H "x420-conversation-id: $1" "$URL/v1/chat/completions" \
     -d "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"$PROMPT $1\"}]}")
   kill -TERM "$SERVE_PID"
-  wait "$SERVE_PID" 2>/dev/null || true
-  [[ $code == 200 ]]
+  local status=0
+  wait "$SERVE_PID" 2>/dev/null || status=$?
+  [[ $code == 200 ]] || { echo "proxy_round $1: HTTP $code; serve exit $status; out: $(cat "$WORK/serve.out") log:" >&2; cat "$WORK/serve.log" >&2; return 1; }
 }
 last_credential() { grep '"method"' "$WORK/upstream.jsonl" | tail -1 | jq -r .auth.authorization; }
 

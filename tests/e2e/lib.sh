@@ -21,7 +21,7 @@ BACKGROUND_PIDS=()
 cleanup() {
   for pid in "${BACKGROUND_PIDS[@]}"; do kill "$pid" 2>/dev/null || true; done
   wait 2>/dev/null || true
-  rm -rf "$WORK"
+  if [[ -n ${X420_KEEP_WORK:-} && $FAILURES -gt 0 ]]; then echo "kept $WORK" >&2; else rm -rf "$WORK"; fi
 }
 trap cleanup EXIT
 
@@ -79,6 +79,9 @@ expect_absent_from_files() {
 start_listener() {
   local out=$1 err=$2
   shift 2
+  # Emptied here, not by the child's redirection: a slow fork would otherwise let the loop below
+  # read the previous listener's "listening" line and its port.
+  : >"$out"
   "$@" >"$out" 2>"$err" &
   BACKGROUND_PIDS+=($!)
   LAST_PID=$!
