@@ -7,6 +7,8 @@
 #include <sstream>
 #include <stdexcept>
 
+#include "lib/common/json_text.h"
+
 namespace x420::bench {
 namespace fs = std::filesystem;
 namespace {
@@ -73,18 +75,6 @@ constexpr std::string_view kCode[] = {
     "  if (!res.ok) throw new Error(`upstream ${res.status}`);\n  return res.json();\n}\n```\n",
 };
 
-void append_json_escaped(std::string& out, std::string_view s) {
-  for (char c : s) {
-    switch (c) {
-      case '"': out += "\\\""; break;
-      case '\\': out += "\\\\"; break;
-      case '\n': out += "\\n"; break;
-      case '\t': out += "\\t"; break;
-      default: out += c;
-    }
-  }
-}
-
 }  // namespace
 
 SourceCorpus read_source_corpus(const fs::path& root, std::size_t max_bytes) {
@@ -122,9 +112,9 @@ ChatPrompt chat_prompt(std::size_t size, std::size_t secrets, FakeSecretMaker& m
         content.size() >= budget * (prompt.secrets.size() + 1) / (secrets + 2)) {
       const FakeSecret f = maker.make(kKinds[prompt.secrets.size() % std::size(kKinds)]);
       secret = f.text.substr(f.secret_offset, f.secret_size);
-      append_json_escaped(escaped, "\n" + f.text);
+      append_json_string_body(escaped, "\n" + f.text);
     } else if (++piece % 4 == 0) {
-      append_json_escaped(escaped, kCode[maker.rng()() % std::size(kCode)]);
+      append_json_string_body(escaped, kCode[maker.rng()() % std::size(kCode)]);
     } else {
       escaped = kProse[maker.rng()() % std::size(kProse)];
     }

@@ -1,44 +1,21 @@
 #include "cli/http_client.h"
 
-#include <boost/asio.hpp>
-#include <boost/asio/ssl.hpp>
-#include <boost/beast/core.hpp>
-#include <boost/beast/http.hpp>
-#include <boost/beast/ssl.hpp>
-
 #include <limits>
 #include <optional>
 #include <type_traits>
 
 #include "cli/version.h"
 #include "lib/crypto/secret_bytes.h"
+#include "proxy/asio_types.h"
+#include "proxy/tls_client.h"
 
 namespace x420::cli {
 namespace {
 
-namespace asio = boost::asio;
-namespace beast = boost::beast;
-namespace http = beast::http;
-namespace ssl = asio::ssl;
-using tcp = asio::ip::tcp;
-using asio::awaitable;
-using asio::use_awaitable;
-using Request = http::request<http::string_body>;
+using namespace proxy;  // the Asio/Beast names and the TLS client setup
 
 // Usage listings are the largest replies: 100000 rows of about 400 bytes.
 constexpr std::uint64_t kMaxReplyBytes = 64ull * 1024 * 1024;
-
-std::string lowercase(std::string_view s) {
-  std::string out(s);
-  for (auto& c : out) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
-  return out;
-}
-
-bool is_ip_literal(const std::string& host) {
-  beast::error_code ec;
-  asio::ip::make_address(host, ec);
-  return !ec;
-}
 
 // One exchange on its own io_context. Every I/O object is a member, so each outlives io.run()
 // and no completion handler can see a destroyed one.
@@ -52,9 +29,7 @@ class Exchange {
       if (e) std::rethrow_exception(e);
     };
     if (server_.tls) {
-      tls_.set_default_verify_paths();  // honours SSL_CERT_FILE and SSL_CERT_DIR
-      tls_.set_verify_mode(ssl::verify_peer);
-      SSL_CTX_set_min_proto_version(tls_.native_handle(), TLS1_2_VERSION);
+      configure_tls_client(tls_);
       secure_.emplace(io_, tls_);
       asio::co_spawn(io_, talk(*secure_, request), rethrow);
     } else {
@@ -112,8 +87,7 @@ class Exchange {
     // From here on one deadline covers the rest of the exchange.
     tcp_stream.expires_after(timeouts_.reply);
     if constexpr (!std::is_same_v<Stream, beast::tcp_stream>) {
-      if (!is_ip_literal(server_.host)) SSL_set_tlsext_host_name(stream.native_handle(), server_.host.c_str());
-      stream.set_verify_callback(ssl::host_name_verification(server_.host));
+      prepare_tls_handshake(stream, server_.host);
       co_await stream.async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
       if (ec) {
         std::string why = "TLS handshake failed (" + ec.message() + ")";
@@ -203,47 +177,10 @@ Result<ServerUrl> parse_server_url(std::string_view url) {
                                             " (--server or X420_SERVER, e.g. https://x420.example.com or "
                                             "http://127.0.0.1:8420)");
   };
-  for (char c : url)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("holds spaces or control characters");
-  ServerUrl out;
-  std::string_view rest;
-  const auto scheme_end = url.find("://");
-  const auto scheme = scheme_end == std::string_view::npos ? std::string() : lowercase(url.substr(0, scheme_end));
-  if (scheme == "https") out.tls = true;
-  else if (scheme != "http") return bad("must start with https:// (or http:// for a server on this machine)");
-  rest = url.substr(scheme_end + 3);
-  if (rest.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
-  const auto slash = rest.find('/');
-  const auto authority = rest.substr(0, slash);
-  auto path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  if (authority.find('@') != std::string_view::npos)
-    return bad("must not carry credentials; the token comes from X420_TOKEN or the credentials file");
-  std::string_view host = authority, port;
-  if (host.starts_with('[')) {
-    const auto close = host.find(']');
-    if (close == std::string_view::npos) return bad("has an unclosed [ in its host");
-    const auto after = host.substr(close + 1);
-    host = host.substr(1, close - 1);
-    if (!after.empty()) {
-      if (!after.starts_with(':')) return bad("has something after its [host]");
-      port = after.substr(1);
-    }
-  } else if (const auto colon = host.find(':'); colon != std::string_view::npos) {
-    port = host.substr(colon + 1);
-    host = host.substr(0, colon);
-  }
-  if (host.empty()) return bad("has no host");
-  if (!port.empty()) {
-    if (port.size() > 5 || port.find_first_not_of("0123456789") != std::string_view::npos ||
-        std::stoi(std::string(port)) < 1 || std::stoi(std::string(port)) > 65535)
-      return bad("has a port that is not 1 to 65535");
-  }
-  out.host = lowercase(host);
-  out.port = port.empty() ? (out.tls ? "443" : "80") : std::string(port);
-  while (path.ends_with('/')) path.remove_suffix(1);
-  out.base_path = std::string(path);
-  const bool loopback = out.host == "localhost" || out.host == "::1" || out.host.starts_with("127.");
-  if (!out.tls && !loopback)
+  auto parsed = parse_http_url(url);
+  if (!parsed) return bad(parsed.error().message);
+  ServerUrl out{std::move(*parsed), {}};
+  if (!out.tls && !out.is_loopback())
     return bad("is plain http to another machine, which would send the management token in clear text; "
                "use https:// (x420 serve --tls-cert F --tls-key F)");
   while (url.ends_with('/')) url.remove_suffix(1);
@@ -257,10 +194,8 @@ Result<HttpReply> http_exchange(const ServerUrl& server, HttpMethod method, std:
   const auto verb = method == HttpMethod::get ? http::verb::get
                     : method == HttpMethod::post ? http::verb::post
                                                  : http::verb::delete_;
-  Request request{verb, server.base_path + std::string(target), 11};
-  const bool default_port = server.port == (server.tls ? "443" : "80");
-  const auto host = server.host.find(':') != std::string::npos ? "[" + server.host + "]" : server.host;
-  request.set(http::field::host, default_port ? host : host + ":" + server.port);
+  Request request{verb, server.path + std::string(target), 11};
+  request.set(http::field::host, server.host_header());
   request.set(http::field::user_agent, std::string("x420/") + kVersion);
   request.set(http::field::accept, "application/json");
   for (const auto& [name, value] : headers) request.set(name, value);

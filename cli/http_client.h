@@ -11,16 +11,14 @@
 #include <utility>
 #include <vector>
 
+#include "lib/common/http_url.h"
 #include "lib/common/result.h"
 
 namespace x420::cli {
 
-struct ServerUrl {
-  bool tls = false;
-  std::string host;       // without brackets for IPv6
-  std::string port;       // "443" or "80" when the URL gives none
-  std::string base_path;  // "" or "/prefix" when the service sits under a path of a reverse proxy
-  std::string text;       // the URL as the user gave it, without trailing slashes, for messages
+// path is "" or "/prefix" when the service sits under a path of a reverse proxy.
+struct ServerUrl : HttpUrl {
+  std::string text;  // the URL as the user gave it, without trailing slashes, for messages
 };
 
 // https://host[:port][/prefix] or http://…; no credentials, query or fragment. Plain http only

@@ -4,17 +4,13 @@
 
 #include <charconv>
 
+#include "lib/common/json_text.h"
 #include "proxy/conversation_capture.h"
 #include "proxy/routing.h"
 #include "lib/service/conversations.h"
 
 namespace x420::proxy {
 namespace {
-
-std::string json_escape(std::string_view s) {
-  const auto quoted = nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return quoted.substr(1, quoted.size() - 2);
-}
 
 Refusal refuse(int status, std::string message) { return Refusal{status, std::move(message)}; }
 
@@ -180,7 +176,7 @@ std::variant<Admission, Refusal> admit(Proxy& p, const Request& req, const Endpo
   outcome.model = route->model;
   std::vector<BodyEdit> edits;
   if (route->model_rewritten && model_span)
-    edits.push_back({model_span->begin, model_span->end, "\"" + json_escape(route->model) + "\""});
+    edits.push_back({model_span->begin, model_span->end, "\"" + json_string_body(route->model) + "\""});
   // OpenAI streams carry usage only when asked for it; the proxy always asks, to settle the cost.
   if (a.fields.stream && endpoint.shape == detect::ApiShape::openai_chat)
     if (auto edit = stream_usage_edit(a.body, a.fields, stream_options)) {

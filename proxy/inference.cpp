@@ -4,7 +4,7 @@
 #include "proxy/relay.h"
 #include "proxy/settle.h"
 #include "proxy/upstream_request.h"
-#include "proxy/upstream_url.h"
+#include "lib/common/http_url.h"
 
 namespace x420::proxy {
 namespace {
@@ -34,7 +34,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   }
   Admission& a = std::get<Admission>(admitted);
 
-  auto url = parse_upstream_url(a.upstream->base_url);
+  auto url = parse_http_url(a.upstream->base_url);
   auto secret = p.keyring.open_upstream_secret(*a.upstream);
   if (!secret && p.keyring.is_stale(p.store) && p.refresh_keyring()) {
     // Rotated under this process since the row was cached: the row holds the old wrapping.

@@ -4,6 +4,7 @@
 
 #include "lib/service/kek_rotation.h"
 #include "lib/service/redaction_keys.h"
+#include "proxy/tls_client.h"
 
 namespace x420::proxy {
 namespace {
@@ -20,9 +21,7 @@ Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<con
       upstream_rows(*open.store),
       scratch(engine->make_scratch()),
       upstreams(upstream_tls, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
-  upstream_tls.set_default_verify_paths();
-  upstream_tls.set_verify_mode(ssl::verify_peer);
-  SSL_CTX_set_min_proto_version(upstream_tls.native_handle(), TLS1_2_VERSION);
+  configure_tls_client(upstream_tls);
 }
 
 Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const std::string& tenant) {

@@ -2,6 +2,8 @@
 
 #include <poll.h>
 
+#include "proxy/tls_client.h"
+
 namespace x420::proxy {
 namespace {
 
@@ -16,7 +18,7 @@ bool still_open(UpstreamConnection& c) {
 
 }  // namespace
 
-std::string UpstreamPool::pool_key(const UpstreamUrl& url) {
+std::string UpstreamPool::pool_key(const HttpUrl& url) {
   return (url.tls ? "https://" : "http://") + url.host + ":" + url.port;
 }
 
@@ -36,7 +38,7 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const std::string& k
   return nullptr;
 }
 
-awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(const UpstreamUrl& url) {
+awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(const HttpUrl& url) {
   const std::string key = pool_key(url);
   if (auto idle = take_idle(key)) co_return std::move(idle);
 
@@ -78,8 +80,7 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(con
   if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached");
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (auto* tls = connection->tls()) {
-    SSL_set_tlsext_host_name(tls->native_handle(), url.host.c_str());
-    tls->set_verify_callback(ssl::host_name_verification(url.host));
+    prepare_tls_handshake(*tls, url.host);
     co_await tls->async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
     if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached securely");
   }
@@ -87,7 +88,7 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(con
   co_return std::move(connection);
 }
 
-void UpstreamPool::release(const UpstreamUrl& url, std::unique_ptr<UpstreamConnection> connection) {
+void UpstreamPool::release(const HttpUrl& url, std::unique_ptr<UpstreamConnection> connection) {
   connection->tcp().expires_never();
   auto& list = idle_[pool_key(url)];
   if (list.size() >= limits_.max_idle_per_upstream) list.erase(list.begin());  // the oldest goes

@@ -12,7 +12,7 @@
 
 #include "lib/common/result.h"
 #include "proxy/asio_types.h"
-#include "proxy/upstream_url.h"
+#include "lib/common/http_url.h"
 
 namespace x420::proxy {
 
@@ -46,10 +46,10 @@ class UpstreamPool {
   // An idle connection to `url`'s host if one is still open, else a new one (resolved unless the
   // host is an address, connected, and for https handshaken). The error message says which step
   // failed, never anything secret.
-  awaitable<Result<std::unique_ptr<UpstreamConnection>>> acquire(const UpstreamUrl& url);
+  awaitable<Result<std::unique_ptr<UpstreamConnection>>> acquire(const HttpUrl& url);
 
   // For a connection whose last reply was read to its end and which the upstream keeps alive.
-  void release(const UpstreamUrl& url, std::unique_ptr<UpstreamConnection> connection);
+  void release(const HttpUrl& url, std::unique_ptr<UpstreamConnection> connection);
 
   std::size_t idle() const;
   void clear() { idle_.clear(); }
@@ -59,7 +59,7 @@ class UpstreamPool {
     std::unique_ptr<UpstreamConnection> connection;
     SteadyClock::time_point since;
   };
-  static std::string pool_key(const UpstreamUrl& url);
+  static std::string pool_key(const HttpUrl& url);
   std::unique_ptr<UpstreamConnection> take_idle(const std::string& key);
 
   ssl::context& tls_;

@@ -15,10 +15,10 @@ bool forwardable(std::string_view name) {
 }  // namespace
 
 UpstreamRequest build_upstream_request(const Request& client, const Endpoint& endpoint, std::string_view query,
-                                       const UpstreamUrl& url, UpstreamKind kind, std::string_view secret,
+                                       const HttpUrl& url, UpstreamKind kind, std::string_view secret,
                                        std::string body) {
   UpstreamRequest up{http::verb::post, url.path + std::string(endpoint.upstream_path) + std::string(query), 11};
-  up.set(http::field::host, url.host_header);
+  up.set(http::field::host, url.host_header());
   up.set(http::field::user_agent, "x420/0.1");
   up.set(http::field::content_type, "application/json");
   const auto accept = client[http::field::accept];

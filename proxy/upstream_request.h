@@ -9,14 +9,14 @@
 
 #include "proxy/asio_types.h"
 #include "proxy/endpoints.h"
-#include "proxy/upstream_url.h"
+#include "lib/common/http_url.h"
 
 namespace x420::proxy {
 
 using UpstreamRequest = http::request<http::string_body>;
 
 UpstreamRequest build_upstream_request(const Request& client, const Endpoint& endpoint, std::string_view query,
-                                       const UpstreamUrl& url, UpstreamKind kind, std::string_view secret,
+                                       const HttpUrl& url, UpstreamKind kind, std::string_view secret,
                                        std::string body);
 
 }  // namespace x420::proxy

@@ -1,9 +1,11 @@
-#include "lib/export/json_text.h"
+#include "lib/common/json_text.h"
 
 #include <array>
 #include <cstdint>
 
-namespace x420::exporting {
+#include "lib/common/utf8.h"
+
+namespace x420 {
 namespace {
 
 constexpr std::string_view kReplacement = "\\ufffd";
@@ -36,30 +38,6 @@ void append_escape(std::string& out, unsigned char c) {
   }
 }
 
-bool continuation(unsigned char c) { return (c & 0xC0) == 0x80; }
-
-// The length of the valid UTF-8 sequence at text[i] (RFC 3629: no overlong forms, no surrogates,
-// nothing above U+10FFFF), or 0 when it is not one.
-std::size_t utf8_length(std::string_view text, std::size_t i) {
-  const auto b = [&](std::size_t k) { return static_cast<unsigned char>(text[i + k]); };
-  const std::size_t left = text.size() - i;
-  const unsigned char c = b(0);
-  if (c >= 0xC2 && c <= 0xDF) return left >= 2 && continuation(b(1)) ? 2 : 0;
-  if (c >= 0xE0 && c <= 0xEF) {
-    if (left < 3 || !continuation(b(1)) || !continuation(b(2))) return 0;
-    if (c == 0xE0 && b(1) < 0xA0) return 0;   // overlong
-    if (c == 0xED && b(1) >= 0xA0) return 0;  // a surrogate
-    return 3;
-  }
-  if (c >= 0xF0 && c <= 0xF4) {
-    if (left < 4 || !continuation(b(1)) || !continuation(b(2)) || !continuation(b(3))) return 0;
-    if (c == 0xF0 && b(1) < 0x90) return 0;  // overlong
-    if (c == 0xF4 && b(1) >= 0x90) return 0;  // above U+10FFFF
-    return 4;
-  }
-  return 0;
-}
-
 }  // namespace
 
 void append_json_string_body(std::string& out, std::string_view text) {
@@ -74,7 +52,7 @@ void append_json_string_body(std::string& out, std::string_view text) {
       continue;
     }
     if (cls == 2) {
-      if (const auto n = utf8_length(text, i); n != 0) {
+      if (const auto n = utf8_sequence_length(text, i); n != 0) {
         i += n;
         continue;
       }
@@ -87,4 +65,10 @@ void append_json_string_body(std::string& out, std::string_view text) {
   out.append(text.data() + run, text.size() - run);
 }
 
-}  // namespace x420::exporting
+std::string json_string_body(std::string_view text) {
+  std::string out;
+  append_json_string_body(out, text);
+  return out;
+}
+
+}  // namespace x420

@@ -1,7 +1,6 @@
 #include "lib/detect/redactor.h"
 
-#include <nlohmann/json.hpp>
-
+#include "lib/common/json_text.h"
 #include "lib/crypto/keyed_hash.h"
 
 namespace x420::detect {
@@ -15,12 +14,6 @@ bool is_token_char(char c) {
 }
 
 bool is_hex(char c) { return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f'); }
-
-std::string json_escaped(std::string_view s) {
-  const std::string quoted = nlohmann::json(std::string(s)).dump(
-      -1, ' ', false, nlohmann::json::error_handler_t::replace);
-  return quoted.substr(1, quoted.size() - 2);
-}
 
 }  // namespace
 
@@ -161,8 +154,8 @@ std::string Restorer::process(bool final) {
     } else {
       switch (escape_) {
         case Escape::none: out += *secret; break;
-        case Escape::json_string: out += json_escaped(*secret); break;
-        case Escape::json_in_json_string: out += json_escaped(json_escaped(*secret)); break;
+        case Escape::json_string: out += json_string_body(*secret); break;
+        case Escape::json_in_json_string: out += json_string_body(json_string_body(*secret)); break;
       }
       out.append(pending_, placeholder_end, end - placeholder_end);
       ++restored_;

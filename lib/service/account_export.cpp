@@ -3,7 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include "lib/common/time_format.h"
-#include "lib/export/json_text.h"
+#include "lib/common/json_text.h"
 #include "lib/service/conversations.h"
 #include "lib/service/json_views.h"
 #include "lib/service/usage_view.h"
@@ -124,7 +124,7 @@ Status AccountExport::next_records(std::string& out, std::size_t target) {
         append_json_open(out, record_meta_json(ConversationRecord{row.id, row.seq, row.kind, row.generation_id,
                                                                   row.created_at, {}}));
         out += ",\"text\":\"";
-        exporting::append_json_string_body(out, text->view());
+        append_json_string_body(out, text->view());
         out += "\"}";
       });
   if (failed) {

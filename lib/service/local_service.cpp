@@ -1,5 +1,6 @@
 #include "lib/service/local_service.h"
 
+#include "lib/common/http_url.h"
 #include "lib/common/time_format.h"
 #include "lib/crypto/random.h"
 #include "lib/keys/key_format.h"
@@ -248,36 +249,14 @@ Status check_upstream_url(std::string_view kind, std::string_view url) {
   auto bad = [&](const std::string& why) {
     return make_error(ErrorKind::usage, "--base-url " + std::string(url.substr(0, 200)) + ": " + why);
   };
-  std::string_view rest;
-  bool tls = false;
-  if (url.starts_with("https://")) {
-    tls = true;
-    rest = url.substr(8);
-  } else if (url.starts_with("http://")) {
-    rest = url.substr(7);
-  } else {
-    return bad("must start with https:// (or http:// for a local test server)");
-  }
-  const auto slash = rest.find('/');
-  const auto authority = rest.substr(0, slash);
-  const auto path = slash == std::string_view::npos ? std::string_view() : rest.substr(slash);
-  if (authority.empty()) return bad("has no host");
-  if (authority.find('@') != std::string_view::npos)
-    return bad("must not carry credentials; give the key with --api-key-stdin or --api-key-env");
-  if (url.find_first_of("?#") != std::string_view::npos) return bad("must not have a query or fragment");
-  for (char c : url)
-    if (static_cast<unsigned char>(c) <= 0x20 || c == 0x7f) return bad("holds spaces or control characters");
-  std::string_view host = authority;
-  if (host.starts_with('[')) host = host.substr(1, host.find(']') - 1);
-  else if (const auto colon = host.rfind(':'); colon != std::string_view::npos) host = host.substr(0, colon);
-  const bool loopback = host == "localhost" || host == "::1" || host.starts_with("127.");
-  if (!tls && !loopback)
-    return bad("plain http would send the provider's key in clear text; use https://");
-  std::string_view trimmed = path;
-  while (trimmed.ends_with('/')) trimmed.remove_suffix(1);
-  if (kind == "openai" && !trimmed.ends_with("/v1"))
+  const auto parsed = parse_http_url(url);
+  if (!parsed) return bad(parsed.error().message);
+  if (!parsed->tls && !parsed->is_loopback())
+    return bad("plain http would send the provider's key in clear text; use https:// (http:// is for a "
+               "local test server)");
+  if (kind == "openai" && !parsed->path.ends_with("/v1"))
     return bad("an openai-kind URL ends in /v1, as the OpenAI SDK expects (https://api.openai.com/v1)");
-  if (kind == "anthropic" && trimmed.ends_with("/v1"))
+  if (kind == "anthropic" && parsed->path.ends_with("/v1"))
     return bad("an anthropic-kind URL does not end in /v1, as the Anthropic SDK expects "
                "(https://api.anthropic.com)");
   return ok_status();

@@ -16,7 +16,7 @@
 #include "lib/crypto/aead.h"
 #include "lib/crypto/master_key.h"
 #include "lib/export/bundle_check.h"
-#include "lib/export/json_text.h"
+#include "lib/common/json_text.h"
 #include "proxy/conversation_capture.h"
 #include "proxy/reply_stream.h"
 #include "lib/service/bootstrap.h"
@@ -636,7 +636,7 @@ namespace {
 
 std::string body_of(std::string_view text) {
   std::string out;
-  exporting::append_json_string_body(out, text);
+  append_json_string_body(out, text);
   return out;
 }
 
@@ -653,7 +653,7 @@ TEST_CASE("JSON string bodies escape quotes, backslashes and control characters"
   CHECK(body_of(std::string_view("\x00\x01\x1f", 3)) == "\\u0000\\u0001\\u001f");
   CHECK(body_of("\x7f/") == "\x7f/");  // not control characters in JSON
   std::string out = "prefix:";
-  exporting::append_json_string_body(out, "\"");
+  append_json_string_body(out, "\"");
   CHECK(out == "prefix:\\\"");
 }
 

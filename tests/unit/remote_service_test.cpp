@@ -44,7 +44,7 @@ TEST_CASE("server URLs: https anywhere, plain http only to this machine") {
   CHECK(remote.tls);
   CHECK(remote.host == "x420.example.com");
   CHECK(remote.port == "443");
-  CHECK(remote.base_path.empty());
+  CHECK(remote.path.empty());
   CHECK(remote.text == "https://x420.example.com");
 
   auto local = url("http://127.0.0.1:8420");
@@ -53,7 +53,7 @@ TEST_CASE("server URLs: https anywhere, plain http only to this machine") {
   auto v6 = url("http://[::1]:9000/gateway/");
   CHECK(v6.host == "::1");
   CHECK(v6.port == "9000");
-  CHECK(v6.base_path == "/gateway");
+  CHECK(v6.path == "/gateway");
   CHECK(url("HTTP://LocalHost").host == "localhost");
 
   for (const char* bad : {"x420.example.com", "ftp://h", "http://example.com", "http://10.0.0.5:8420",
