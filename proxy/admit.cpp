@@ -191,7 +191,7 @@ std::variant<Admission, Refusal> admit(Proxy& p, const Request& req, const Endpo
       a.body.size(), a.fields.max_output,
       endpoint.shape == detect::ApiShape::openai_embeddings ? 0 : metering::kDefaultMaxOutputTokens);
   const auto decision =
-      p.limiter.check_and_reserve(verified.id, verified.rpm, verified.tpm, a.estimate.total(), p.milli_clock.now_ms());
+      p.limiter.check_and_reserve(verified.id, verified.rpm, verified.tpm, a.estimate.total(), p.clock.steady_ms());
   if (!decision.allowed) {
     Refusal r = refuse(429, decision.limited_by == metering::Decision::Limit::requests
                                 ? "rate limit: too many requests per minute for this key"
@@ -199,7 +199,7 @@ std::variant<Admission, Refusal> admit(Proxy& p, const Request& req, const Endpo
     r.retry_after_seconds = static_cast<int>(decision.retry_after_seconds);
     return r;
   }
-  auto give_back_reservation = [&] { p.limiter.settle(verified.id, a.estimate.total(), 0, p.milli_clock.now_ms()); };
+  auto give_back_reservation = [&] { p.limiter.settle(verified.id, a.estimate.total(), 0, p.clock.steady_ms()); };
   a.price = p.prices.lookup(route->model).price;
   const std::int64_t worst = metering::cost_micros(a.price, metering::worst_case_tokens(a.estimate));
   if (!freeze_cost(p, verified, worst, a)) {

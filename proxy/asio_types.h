@@ -23,7 +23,7 @@ using tcp = asio::ip::tcp;
 using asio::awaitable;
 using asio::use_awaitable;
 using Request = http::request<http::string_body>;
-using SteadyClock = std::chrono::steady_clock;
+using SteadyClock = std::chrono::steady_clock;  // Asio timers and elapsed times; decisions use lib/common/clock.h
 using TlsStream = beast::ssl_stream<beast::tcp_stream>;
 
 inline beast::string_view bsv(std::string_view s) { return {s.data(), s.size()}; }

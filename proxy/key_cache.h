@@ -3,10 +3,10 @@
 // because nothing is trusted longer than that without asking the store again.
 #pragma once
 
-#include <chrono>
 #include <string>
 #include <unordered_map>
 
+#include "lib/common/clock.h"
 #include "lib/common/result.h"
 #include "lib/crypto/keyed_hash.h"
 #include "lib/service/service.h"
@@ -15,7 +15,7 @@ namespace x420::proxy {
 
 class KeyCache {
  public:
-  KeyCache(service::Service& verifier, std::chrono::milliseconds ttl = std::chrono::seconds(1));
+  KeyCache(service::Service& verifier, const Clock& clock, Millis ttl_ms = 1000);
 
   Result<service::KeyInfo> verify(std::string_view key);
   void clear() { entries_.clear(); }  // after a change through this process's admin API
@@ -23,10 +23,11 @@ class KeyCache {
  private:
   struct Entry {
     service::KeyInfo info;
-    std::chrono::steady_clock::time_point until;
+    Millis until;
   };
   service::Service& verifier_;
-  std::chrono::milliseconds ttl_;
+  const Clock& clock_;
+  Millis ttl_ms_;
   crypto::SecretBytes cache_key_;  // random per process: the map holds no reusable key hashes
   std::unordered_map<std::string, Entry> entries_;
 };

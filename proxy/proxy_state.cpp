@@ -17,10 +17,10 @@ Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<con
       keyring(*open.keyring),
       engine(std::move(e)),
       service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
-      keys(service),
-      upstream_rows(*open.store),
+      keys(service, clock),
+      upstream_rows(*open.store, clock),
       scratch(engine->make_scratch()),
-      upstreams(upstream_tls, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
+      upstreams(upstream_tls, clock, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
   configure_tls_client(upstream_tls);
 }
 

@@ -58,10 +58,9 @@ struct Proxy {
   std::uint64_t idle_sequence = 0;
   std::unique_ptr<UsageWriter> usage;            // usage rows, written off this thread
   // Metering: in memory in one process (a Redis-backed twin comes with several replicas).
-  metering::SteadyMilliClock milli_clock;
   metering::PriceTable prices = metering::PriceTable::with_builtin_prices();
   metering::InMemoryRateLimiter limiter;
-  metering::InMemorySpendLedger ledger{milli_clock};
+  metering::InMemorySpendLedger ledger{clock};
   Metrics metrics;
 
   Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant);

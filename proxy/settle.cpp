@@ -31,7 +31,7 @@ void settle(Proxy& p, Admission& a, Outcome& outcome) {
   if (a.key_freeze.active()) a.key_freeze.settle(outcome.cost_micros);
   if (a.tenant_freeze.active()) a.tenant_freeze.settle(outcome.cost_micros);
   p.limiter.settle(outcome.key->id, a.estimate.total(), outcome.usage.input + outcome.usage.output,
-                   p.milli_clock.now_ms());
+                   p.clock.steady_ms());
 }
 
 void store_exchange(Proxy& p, const Admission& a, const Outcome& outcome, std::string forwarded_body,

@@ -3,12 +3,12 @@
 // seen within a second, and at once when it went through this process's admin API.
 #pragma once
 
-#include <chrono>
 #include <memory>
 #include <string>
 #include <unordered_map>
 #include <vector>
 
+#include "lib/common/clock.h"
 #include "lib/store/store.h"
 
 namespace x420::proxy {
@@ -17,8 +17,8 @@ class UpstreamCache {
  public:
   using Rows = std::vector<store::UpstreamRow>;
 
-  explicit UpstreamCache(store::Store& store, std::chrono::milliseconds ttl = std::chrono::seconds(1))
-      : store_(store), ttl_(ttl) {}
+  UpstreamCache(store::Store& store, const Clock& clock, Millis ttl_ms = 1000)
+      : store_(store), clock_(clock), ttl_ms_(ttl_ms) {}
 
   // Shared, so that a request keeps its rows while a refresh replaces the entry.
   std::shared_ptr<const Rows> get(const std::string& tenant_id);
@@ -27,10 +27,11 @@ class UpstreamCache {
  private:
   struct Entry {
     std::shared_ptr<const Rows> rows;
-    std::chrono::steady_clock::time_point until;
+    Millis until;
   };
   store::Store& store_;
-  std::chrono::milliseconds ttl_;
+  const Clock& clock_;
+  Millis ttl_ms_;
   std::unordered_map<std::string, Entry> entries_;
 };
 

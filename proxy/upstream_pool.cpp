@@ -26,11 +26,11 @@ std::unique_ptr<UpstreamConnection> UpstreamPool::take_idle(const std::string& k
   auto it = idle_.find(key);
   if (it == idle_.end()) return nullptr;
   auto& list = it->second;
-  const auto now = SteadyClock::now();
+  const Millis now = clock_.steady_ms();
   while (!list.empty()) {  // newest last: it is the most likely to be alive
     Idle entry = std::move(list.back());
     list.pop_back();
-    if (now - entry.since < limits_.idle_timeout && still_open(*entry.connection)) {
+    if (now - entry.since < std::chrono::milliseconds(limits_.idle_timeout).count() && still_open(*entry.connection)) {
       entry.connection->reused = true;
       return std::move(entry.connection);
     }
@@ -92,7 +92,7 @@ void UpstreamPool::release(const HttpUrl& url, std::unique_ptr<UpstreamConnectio
   connection->tcp().expires_never();
   auto& list = idle_[pool_key(url)];
   if (list.size() >= limits_.max_idle_per_upstream) list.erase(list.begin());  // the oldest goes
-  list.push_back({std::move(connection), SteadyClock::now()});
+  list.push_back({std::move(connection), clock_.steady_ms()});
 }
 
 std::size_t UpstreamPool::idle() const {

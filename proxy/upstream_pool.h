@@ -10,9 +10,10 @@
 #include <unordered_map>
 #include <vector>
 
+#include "lib/common/clock.h"
+#include "lib/common/http_url.h"
 #include "lib/common/result.h"
 #include "proxy/asio_types.h"
-#include "lib/common/http_url.h"
 
 namespace x420::proxy {
 
@@ -41,7 +42,7 @@ class UpstreamPool {
     std::chrono::seconds idle_timeout{30};
     std::chrono::seconds connect_timeout{10};
   };
-  UpstreamPool(ssl::context& tls, Limits limits) : tls_(tls), limits_(limits) {}
+  UpstreamPool(ssl::context& tls, const Clock& clock, Limits limits) : tls_(tls), clock_(clock), limits_(limits) {}
 
   // An idle connection to `url`'s host if one is still open, else a new one (resolved unless the
   // host is an address, connected, and for https handshaken). The error message says which step
@@ -57,12 +58,13 @@ class UpstreamPool {
  private:
   struct Idle {
     std::unique_ptr<UpstreamConnection> connection;
-    SteadyClock::time_point since;
+    Millis since;
   };
   static std::string pool_key(const HttpUrl& url);
   std::unique_ptr<UpstreamConnection> take_idle(const std::string& key);
 
   ssl::context& tls_;
+  const Clock& clock_;
   Limits limits_;
   std::unordered_map<std::string, std::vector<Idle>> idle_;
 };

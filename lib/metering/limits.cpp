@@ -145,8 +145,8 @@ void InMemoryRateLimiter::sweep(Millis now_ms) {
 
 // ---- InMemorySpendLedger ------------------------------------------------------------------------
 
-InMemorySpendLedger::InMemorySpendLedger(const MilliClock& clock, Millis retention_ms)
-    : clock_(clock), retention_ms_(retention_ms), last_sweep_(clock.now_ms()) {}
+InMemorySpendLedger::InMemorySpendLedger(const Clock& clock, Millis retention_ms)
+    : clock_(clock), retention_ms_(retention_ms), last_sweep_(clock.steady_ms()) {}
 
 std::optional<FreezeId> InMemorySpendLedger::freeze(std::string_view key_id,
                                                     std::optional<std::int64_t> cap_micros,
@@ -156,7 +156,7 @@ std::optional<FreezeId> InMemorySpendLedger::freeze(std::string_view key_id,
   amount_micros = std::max<std::int64_t>(amount_micros, 0);
 
   std::lock_guard lock(mutex_);
-  const Millis now = clock_.now_ms();
+  const Millis now = clock_.steady_ms();
   sweep(now);
   auto it = entries_.find(key_id);
   if (it == entries_.end()) {
@@ -198,7 +198,7 @@ bool InMemorySpendLedger::end(FreezeId id, std::int64_t actual_micros) {
   e.account.frozen_micros -= open->second.amount;
   --e.account.open_freezes;
   e.account.settled_micros = sat_add(e.account.settled_micros, actual_micros);
-  e.last_used = clock_.now_ms();
+  e.last_used = clock_.steady_ms();
   open_.erase(open);
   return true;
 }

@@ -15,7 +15,7 @@
 #include <string_view>
 #include <unordered_map>
 
-#include "lib/metering/milli_clock.h"
+#include "lib/common/clock.h"
 #include "lib/metering/prices.h"
 
 namespace x420::metering {
@@ -148,7 +148,7 @@ class InMemorySpendLedger final : public SpendLedger {
   // An account with no freeze in flight is forgotten after `retention_ms` without use; it must
   // outlast the store's write-behind of usage rows, so that what was settled here is in
   // already_spent_micros by then. A restart forgets every freeze, as DESIGN.md asks of a crash.
-  explicit InMemorySpendLedger(const MilliClock& clock, Millis retention_ms = 10 * 60 * 1000);
+  explicit InMemorySpendLedger(const Clock& clock, Millis retention_ms = 10 * 60 * 1000);
 
   std::optional<FreezeId> freeze(std::string_view key_id, std::optional<std::int64_t> cap_micros,
                                  std::int64_t already_spent_micros,
@@ -183,7 +183,7 @@ class InMemorySpendLedger final : public SpendLedger {
   bool end(FreezeId id, std::int64_t actual_micros);
   void sweep(Millis now_ms);
 
-  const MilliClock& clock_;
+  const Clock& clock_;
   const Millis retention_ms_;
   mutable std::mutex mutex_;
   std::unordered_map<std::string, Entry, Hash, std::equal_to<>> entries_;

@@ -7,7 +7,7 @@
 #include <vector>
 
 #include "lib/metering/limits.h"
-#include "lib/metering/milli_clock.h"
+#include "lib/common/clock.h"
 #include "lib/metering/prices.h"
 
 using namespace x420::metering;
@@ -251,7 +251,7 @@ TEST_CASE("idle keys are forgotten; keys awaiting settle are kept") {
 // ---- Spend caps ---------------------------------------------------------------------------------
 
 TEST_CASE("a freeze is refused when spent + frozen + amount would pass the cap") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   const auto a = ledger.freeze("k", 1000, 200, 500);
   REQUIRE(a);
@@ -266,7 +266,7 @@ TEST_CASE("a freeze is refused when spent + frozen + amount would pass the cap")
 }
 
 TEST_CASE("settle and release give back the headroom a freeze held") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   const auto a = ledger.freeze("k", 1000, 200, 500);
   const auto b = ledger.freeze("k", 1000, 200, 300);
@@ -288,7 +288,7 @@ TEST_CASE("settle and release give back the headroom a freeze held") {
 }
 
 TEST_CASE("a settle over the frozen amount counts in full and closes the cap") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   const auto a = ledger.freeze("k", 1000, 0, 100);
   REQUIRE(a);
@@ -297,7 +297,7 @@ TEST_CASE("a settle over the frozen amount counts in full and closes the cap") {
 }
 
 TEST_CASE("with no cap a freeze always holds and still records the cost") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   const auto a = ledger.freeze("k", std::nullopt, 1'000'000'000, 1'000'000'000);
   REQUIRE(a);
@@ -306,7 +306,7 @@ TEST_CASE("with no cap a freeze always holds and still records the cost") {
 }
 
 TEST_CASE("a Freeze releases itself unless settled") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   {
     Freeze held(ledger, *ledger.freeze("k", 1000, 0, 1000));
@@ -326,13 +326,13 @@ TEST_CASE("a Freeze releases itself unless settled") {
 }
 
 TEST_CASE("an idle account is forgotten after the retention, one with a freeze is not") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock, 10 * 60 * 1000);
   const auto a = ledger.freeze("idle", 1000, 0, 100);
   REQUIRE(a);
   REQUIRE(ledger.settle(*a, 100));
   REQUIRE(ledger.freeze("busy", 1000, 0, 100));
-  clock.advance(10 * 60 * 1000);
+  clock.advance_ms(10 * 60 * 1000);
   REQUIRE(ledger.freeze("new", 1000, 0, 1));
   CHECK(ledger.tracked_accounts() == 2);  // "busy" and "new"
   CHECK(ledger.account("idle").settled_micros == 0);
@@ -340,7 +340,7 @@ TEST_CASE("an idle account is forgotten after the retention, one with a freeze i
 }
 
 TEST_CASE("concurrent freezes from four threads never pass the cap") {
-  ManualMilliClock clock;
+  x420::ManualClock clock;
   InMemorySpendLedger ledger(clock);
   constexpr std::int64_t kCap = 1'000'000;
   std::atomic<std::int64_t> settled{0};
