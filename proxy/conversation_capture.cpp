@@ -4,11 +4,10 @@
 
 #include "lib/crypto/keyed_hash.h"
 #include "lib/detect/json_body.h"
+#include "proxy/stream_events.h"
 
 namespace x420::proxy {
 namespace {
-
-constexpr std::size_t kMaxEventDepth = 64;
 
 const nlohmann::json* first_message(const nlohmann::json& body) {
   if (!body.is_object()) return nullptr;
@@ -19,38 +18,6 @@ const nlohmann::json* first_message(const nlohmann::json& body) {
     if (it->is_string()) return &*it;
   }
   return nullptr;
-}
-
-// The text one SSE event adds, in the shapes of OpenAI chat and completions, Anthropic messages
-// and OpenAI Responses streams.
-void delta_text(const nlohmann::json& doc, std::string& out) {
-  auto add = [&](const nlohmann::json& v) {
-    if (v.is_string()) out += v.get_ref<const std::string&>();
-  };
-  if (auto choices = doc.find("choices"); choices != doc.end() && choices->is_array()) {
-    for (const auto& choice : *choices) {
-      if (!choice.is_object()) continue;
-      if (auto t = choice.find("text"); t != choice.end()) add(*t);
-      if (auto d = choice.find("delta"); d != choice.end() && d->is_object()) {
-        if (auto c = d->find("content"); c != d->end()) add(*c);
-        if (auto calls = d->find("tool_calls"); calls != d->end() && calls->is_array())
-          for (const auto& call : *calls)
-            if (call.is_object() && call.contains("function") && call["function"].is_object() &&
-                call["function"].contains("arguments"))
-              add(call["function"]["arguments"]);
-      }
-    }
-    return;
-  }
-  const auto t = doc.find("type");
-  const std::string type = t != doc.end() && t->is_string() ? t->get<std::string>() : std::string();
-  if (type == "content_block_delta" && doc.contains("delta") && doc["delta"].is_object()) {
-    const auto& d = doc["delta"];
-    for (const char* field : {"text", "partial_json"})
-      if (auto t = d.find(field); t != d.end()) add(*t);
-  } else if (type == "response.output_text.delta" || type == "response.function_call_arguments.delta") {
-    if (auto t = doc.find("delta"); t != doc.end()) add(*t);
-  }
 }
 
 }  // namespace
@@ -79,11 +46,12 @@ void ReplyCapture::event(std::string_view data) {
   streamed_ = true;
   if (truncated_ || data.empty() || data.front() != '{') return;
   if (!detect::json_nesting_within(data, kMaxEventDepth)) return;
-  const auto doc = nlohmann::json::parse(data, nullptr, false);
+  const auto doc = nlohmann::ordered_json::parse(data, nullptr, false);
   if (!doc.is_object()) return;
-  std::string text;
-  delta_text(doc, text);
-  append(text);
+  // What the model said and the tool calls it made; not its reasoning.
+  for (const auto& d : classify_event(doc).deltas)
+    if (d.kind == DeltaKind::text || d.kind == DeltaKind::tool_arguments)
+      append(doc.at(d.where).get_ref<const std::string&>());
 }
 
 std::string ReplyCapture::finish() {
