@@ -12,10 +12,7 @@ namespace {
 template <class Stream>
 awaitable<void> send_refusal(Stream& client, const Request& req, ErrorShape shape, const Refusal& refusal,
                              Outcome& outcome) {
-  outcome.status = refusal.status;
-  outcome.error_type = std::string(error_type(shape, refusal.status));
-  outcome.reply_started = true;
-  auto res = json_response(req, static_cast<http::status>(refusal.status), error_body(shape, refusal.status, refusal.message));
+  auto res = error_response(req, shape, refusal.status, refusal.message, outcome);
   if (refusal.retry_after_seconds > 0) res.set(http::field::retry_after, std::to_string(refusal.retry_after_seconds));
   if (!refusal.keep_alive) res.keep_alive(false);
   co_await send(client, std::move(res));

@@ -80,6 +80,14 @@ http::response<http::string_body> json_response(const Request& req, http::status
   return res;
 }
 
+http::response<http::string_body> error_response(const Request& req, ErrorShape shape, int status,
+                                                 std::string_view message, Outcome& outcome) {
+  outcome.status = status;
+  outcome.error_type = std::string(error_type(shape, status));
+  outcome.reply_started = true;
+  return json_response(req, static_cast<http::status>(status), error_body(shape, status, message));
+}
+
 void record_request(Proxy& p, const Request& req, std::string_view route, const Outcome& o) {
   const auto elapsed = SteadyClock::now() - o.started;
   const bool upstream_failed = !o.upstream.empty() && (o.status >= 500 || o.status == 0);

@@ -107,15 +107,14 @@ awaitable<void> send(Stream& stream, http::response<http::string_body> res) {
   co_await http::async_write(stream, res, asio::redirect_error(use_awaitable, ec));
 }
 
-// An error in the caller's API shape; recorded in the outcome for the usage row and the log.
+// An error reply in the caller's API shape, recorded in the outcome for the usage row and the log.
+http::response<http::string_body> error_response(const Request& req, ErrorShape shape, int status,
+                                                 std::string_view message, Outcome& outcome);
+
 template <class Stream>
 awaitable<void> send_error(Stream& stream, const Request& req, ErrorShape shape, int status,
                            std::string_view message, Outcome& outcome) {
-  outcome.status = status;
-  outcome.error_type = std::string(error_type(shape, status));
-  outcome.reply_started = true;
-  auto res = json_response(req, static_cast<http::status>(status), error_body(shape, status, message));
-  co_await send(stream, std::move(res));
+  co_await send(stream, error_response(req, shape, status, message, outcome));
 }
 
 // After a request: its metrics, its usage row (when a key was verified) and its access-log line

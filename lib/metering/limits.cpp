@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <limits>
 
+#include "lib/common/money.h"
+
 namespace x420::metering {
 namespace {
 
@@ -12,14 +14,8 @@ constexpr Millis kWindowMs = 60'000;
 constexpr std::int64_t kMaxCount = 1'000'000'000'000;          // 1e12
 constexpr std::int64_t kDebtFloor = -10 * kMaxCount * kWindowMs;  // -6e17
 constexpr Millis kForgetAfterMs = 60 * 60 * 1000;  // even with a reservation never settled (a bug)
-constexpr std::int64_t kMicrosMax = std::numeric_limits<std::int64_t>::max();
 
 std::int64_t clamp_count(std::int64_t n) { return std::clamp<std::int64_t>(n, 0, kMaxCount); }
-
-std::int64_t sat_add(std::int64_t a, std::int64_t b) {
-  std::int64_t r;
-  return __builtin_add_overflow(a, b, &r) ? kMicrosMax : r;
-}
 
 }  // namespace
 
@@ -168,12 +164,12 @@ std::optional<FreezeId> InMemorySpendLedger::freeze(std::string_view key_id,
   e.last_used = now;
 
   if (cap_micros) {
-    const std::int64_t spent = std::max(already_spent_micros, sat_add(e.first_spent, e.account.settled_micros));
-    if (sat_add(sat_add(spent, e.account.frozen_micros), amount_micros) > *cap_micros) return std::nullopt;
+    const std::int64_t spent = std::max(already_spent_micros, saturating_add(e.first_spent, e.account.settled_micros));
+    if (saturating_add(saturating_add(spent, e.account.frozen_micros), amount_micros) > *cap_micros) return std::nullopt;
   }
   const FreezeId id{next_id_++};
   open_.emplace(id.value, Open{it->first, amount_micros});
-  e.account.frozen_micros = sat_add(e.account.frozen_micros, amount_micros);
+  e.account.frozen_micros = saturating_add(e.account.frozen_micros, amount_micros);
   ++e.account.open_freezes;
   return id;
 }
@@ -197,7 +193,7 @@ bool InMemorySpendLedger::end(FreezeId id, std::int64_t actual_micros) {
   Entry& e = entries_.find(open->second.key_id)->second;
   e.account.frozen_micros -= open->second.amount;
   --e.account.open_freezes;
-  e.account.settled_micros = sat_add(e.account.settled_micros, actual_micros);
+  e.account.settled_micros = saturating_add(e.account.settled_micros, actual_micros);
   e.last_used = clock_.steady_ms();
   open_.erase(open);
   return true;

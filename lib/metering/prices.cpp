@@ -5,11 +5,12 @@
 #include <algorithm>
 #include <limits>
 
+#include "lib/common/money.h"
+
 namespace x420::metering {
 namespace {
 
 constexpr std::int64_t kMillion = 1'000'000;
-constexpr std::int64_t kInt64Max = std::numeric_limits<std::int64_t>::max();
 
 // "2.50" → 2'500'000 micro-USD, at compile time, so the table below reads as the price pages do
 // and holds exact integers (a double would turn $0.075 into 74'999.99…).
@@ -120,16 +121,6 @@ std::vector<PriceEntry> make_builtin_prices() {
   };
 }
 
-std::int64_t sat_add(std::int64_t a, std::int64_t b) {
-  std::int64_t r;
-  return __builtin_add_overflow(a, b, &r) ? kInt64Max : r;
-}
-
-std::int64_t sat_mul(std::int64_t a, std::int64_t b) {
-  std::int64_t r;
-  return __builtin_mul_overflow(a, b, &r) ? kInt64Max : r;
-}
-
 }  // namespace
 
 BilledTokens openai_tokens(std::int64_t prompt_tokens, std::int64_t cached_tokens,
@@ -165,11 +156,11 @@ std::int64_t cost_micros(const Price& price, const BilledTokens& tokens) {
     p = std::max<std::int64_t>(p, 0);
     const std::int64_t pq = p / kMillion, pr = p % kMillion;
     const std::int64_t tq = t / kMillion, tr = t % kMillion;
-    whole = sat_add(whole, sat_add(sat_mul(t, pq), sat_mul(tq, pr)));
+    whole = saturating_add(whole, saturating_add(saturating_mul(t, pq), saturating_mul(tq, pr)));
     millionths += tr * pr;  // at most 5 x 1e12
   }
-  whole = sat_add(whole, millionths / kMillion);
-  return millionths % kMillion ? sat_add(whole, 1) : whole;
+  whole = saturating_add(whole, millionths / kMillion);
+  return millionths % kMillion ? saturating_add(whole, 1) : whole;
 }
 
 int glob_specificity(std::string_view pattern) {
