@@ -55,7 +55,9 @@ std::optional<fs::path> cache_dir() {
   return std::nullopt;
 }
 
-Result<std::string> read_text_file(const std::string& path, std::string_view what) {
+}  // namespace
+
+Result<std::string> read_small_file(const std::string& path, std::string_view what) {
   std::error_code ec;
   const auto size = fs::file_size(path, ec);
   if (ec) return make_error(ErrorKind::usage, std::string(what) + " " + path + ": " + ec.message());
@@ -68,14 +70,8 @@ Result<std::string> read_text_file(const std::string& path, std::string_view wha
   return s.str();
 }
 
-void append(std::vector<std::string>& to, const std::vector<std::string>& from) {
-  to.insert(to.end(), from.begin(), from.end());
-}
-
-}  // namespace
-
 Result<std::vector<detect::KnownSecret>> read_env_file(const std::string& path, std::size_t* skipped) {
-  auto text = read_text_file(path, "--known-file");
+  auto text = read_small_file(path, "--known-file");
   if (!text) return text.error();
   std::vector<detect::KnownSecret> out;
   std::istringstream lines(*text);
@@ -108,31 +104,19 @@ Result<std::vector<detect::KnownSecret>> read_env_file(const std::string& path, 
 }
 
 Result<Detection> build_detection(const DetectionOptions& options) {
-  const auto& builtin = detect::builtin_rule_file();
-  detect::EngineConfig config;
-  config.rules = builtin.rules;
-  Detection out;
-  out.allowlist = builtin.allowlist;
-
+  detect::RuleFile rules = detect::builtin_rule_file();
   for (const auto& path : options.rule_files) {
-    auto text = read_text_file(path, "--rules");
+    auto text = read_small_file(path, "--rules");
     if (!text) return text.error();
     auto file = detect::parse_rule_file(*text, path);
     if (!file) return file.error();
-    for (auto& rule : file->rules) {
-      for (const auto& existing : config.rules)
-        if (existing.id == rule.id)
-          return make_error(ErrorKind::usage, path + ": rule id '" + rule.id +
-                                                  "' is already defined (built-in or another --rules file)");
-      config.rules.push_back(std::move(rule));
-    }
-    const auto& a = file->allowlist;
-    append(out.allowlist.stopwords, a.stopwords);
-    append(out.allowlist.regexes, a.regexes);
-    append(out.allowlist.values, a.values);
-    append(out.allowlist.paths, a.paths);
-    append(out.allowlist.fingerprints, a.fingerprints);
+    if (auto taken = detect::merge_rule_file(rules, std::move(file.value()), path); !taken.empty())
+      return make_error(ErrorKind::usage, taken.front().message);
   }
+  detect::EngineConfig config;
+  config.rules = std::move(rules.rules);
+  Detection out;
+  out.allowlist = std::move(rules.allowlist);
   for (const auto& name : options.known_env) {
     const char* value = std::getenv(name.c_str());
     if (!value || !*value)

@@ -6,6 +6,7 @@
 
 #include <memory>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "lib/common/result.h"
@@ -26,6 +27,9 @@ struct Detection {
 };
 
 Result<Detection> build_detection(const DetectionOptions& options);
+
+// A rule file or a .env file: at most 16 MiB; an error names `what` ("--rules") and the path.
+Result<std::string> read_small_file(const std::string& path, std::string_view what);
 
 // KEY=VALUE lines of a .env file (export prefixes, quotes and comments handled); values under
 // the engine's minimum length are left out and counted in `skipped`.

@@ -47,12 +47,30 @@ struct RuleFile {
   AllowlistSpec allowlist;
 };
 
+// One thing wrong in a rule file. The message names the source and the line; `rule` is the id of
+// the [[rule]] it is about, empty when it is about the file (TOML syntax, the allowlist).
+struct RuleFileIssue {
+  std::string rule;
+  std::string message;
+};
+
 // Parses a rule file. Errors name the source, the line and what was wrong (a TOML syntax error,
 // a missing field, an unknown severity); regexes are checked when the engine is built.
 Result<RuleFile> parse_rule_file(std::string_view text, std::string_view source_name);
 
-// The rules compiled into the binary (lib/detect/rules/builtin.toml).
+// What parse_rule_file reads, going on past a bad [[rule]]: the rules that are well formed, and
+// an issue for each one that is not, in the file's order (parse_rule_file fails with the first).
+// A TOML syntax error ends the reading: nothing after it can be trusted.
+RuleFile read_rule_file(std::string_view text, std::string_view source_name,
+                        std::vector<RuleFileIssue>& issues);
+
+// Adds `from`'s rules and allowlist to `into`, as `x420 scan --rules FILE` adds a file to the
+// built-in rules. A rule whose id `into` has already is left out, with an issue naming `source`.
+std::vector<RuleFileIssue> merge_rule_file(RuleFile& into, RuleFile from, std::string_view source);
+
+// The rules compiled into the binary (lib/detect/rules/builtin.toml), and that file's text.
 const RuleFile& builtin_rule_file();
+std::string_view builtin_rule_text();
 
 std::string_view severity_name(Severity s);
 std::string_view validator_name(Validator v);

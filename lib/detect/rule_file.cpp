@@ -51,14 +51,26 @@ Status read_strings(std::string_view source, const toml::table& t, std::string_v
   return ok_status();
 }
 
+// Levenshtein distance, for "did you mean" on a misspelt field.
+std::size_t distance(std::string_view a, std::string_view b) {
+  std::vector<std::size_t> row(b.size() + 1);
+  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
+  for (std::size_t i = 1; i <= a.size(); ++i) {
+    std::size_t diagonal = row[0];
+    row[0] = i;
+    for (std::size_t j = 1; j <= b.size(); ++j) {
+      const std::size_t above = row[j];
+      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
+      diagonal = above;
+    }
+  }
+  return row[b.size()];
+}
+
 Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
       "validator",    "entropy_min", "min_len",     "examples", "negative_examples"};
-  for (const auto& [key, value] : t)
-    if (std::find(kKnown.begin(), kKnown.end(), key.str()) == kKnown.end())
-      return bad(source, value, "unknown rule field '" + std::string(key.str()) + "'");
-
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -66,6 +78,16 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   for (char c : r.id)
     if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-'))
       return bad(source, t, "rule id '" + r.id + "' may hold only a-z, 0-9, '.', '_' and '-'");
+  for (const auto& [key, value] : t) {
+    if (std::find(kKnown.begin(), kKnown.end(), key.str()) != kKnown.end()) continue;
+    std::string what = "rule " + r.id + ": unknown field '" + std::string(key.str()) + "'";
+    for (const auto known : kKnown)
+      if (distance(key.str(), known) <= 2) {
+        what += " (did you mean '" + std::string(known) + "'?)";
+        break;
+      }
+    return bad(source, value, what);
+  }
   auto regex = t["regex"].value<std::string>();
   if (!regex || regex->empty()) return bad(source, t, "rule " + r.id + " needs a regex");
   r.regex = *regex;
@@ -108,48 +130,97 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
 
 }  // namespace
 
-Result<RuleFile> parse_rule_file(std::string_view text, std::string_view source_name) {
+RuleFile read_rule_file(std::string_view text, std::string_view source_name,
+                        std::vector<RuleFileIssue>& issues) {
+  RuleFile file;
   toml::table doc;
   try {
     doc = toml::parse(text, source_name);
   } catch (const toml::parse_error& e) {
     std::ostringstream s;
     s << source_name << ":" << e.source().begin.line << ": " << e.description();
-    return make_error(ErrorKind::usage, s.str());
+    issues.push_back({"", s.str()});
+    return file;
   }
-  RuleFile file;
+  auto issue = [&](std::string rule, const Error& e) { issues.push_back({std::move(rule), e.message}); };
   for (const auto& [key, value] : doc) {
     if (key == "rule") {
       const toml::array* rules = value.as_array();
-      if (!rules) return bad(source_name, value, "'rule' must be an array of tables: use [[rule]]");
+      if (!rules) {
+        issue("", bad(source_name, value, "'rule' must be an array of tables: use [[rule]]"));
+        continue;
+      }
       for (const toml::node& node : *rules) {
         const auto* t = node.as_table();
-        if (!t) return bad(source_name, node, "each [[rule]] must be a table");
+        if (!t) {
+          issue("", bad(source_name, node, "each [[rule]] must be a table"));
+          continue;
+        }
         auto rule = read_rule(source_name, *t);
-        if (!rule) return rule.error();
-        for (const auto& existing : file.rules)
-          if (existing.id == rule->id)
-            return bad(source_name, node, "rule id '" + rule->id + "' appears twice");
+        if (!rule) {
+          issue((*t)["id"].value_or(std::string()), rule.error());
+          continue;
+        }
+        const bool twice = std::any_of(file.rules.begin(), file.rules.end(),
+                                       [&](const Rule& r) { return r.id == rule->id; });
+        if (twice) {
+          issue(rule->id, bad(source_name, node, "rule id '" + rule->id + "' appears twice"));
+          continue;
+        }
         file.rules.push_back(std::move(rule.value()));
       }
     } else if (key == "allowlist") {
       const toml::table* t = value.as_table();
-      if (!t) return bad(source_name, value, "'allowlist' must be a table: use [allowlist]");
+      if (!t) {
+        issue("", bad(source_name, value, "'allowlist' must be a table: use [allowlist]"));
+        continue;
+      }
       auto& a = file.allowlist;
       for (auto [k, out] : {std::pair{"stopwords", &a.stopwords}, std::pair{"regexes", &a.regexes},
                             std::pair{"values", &a.values}, std::pair{"paths", &a.paths},
                             std::pair{"fingerprints", &a.fingerprints}})
-        if (auto s = read_strings(source_name, *t, k, *out); !s) return s.error();
+        if (auto s = read_strings(source_name, *t, k, *out); !s) issue("", s.error());
       for (const auto& [k, v] : *t)
         if (k != "stopwords" && k != "regexes" && k != "values" && k != "paths" &&
             k != "fingerprints")
-          return bad(source_name, v, "unknown allowlist field '" + std::string(k.str()) + "'");
+          issue("", bad(source_name, v, "unknown allowlist field '" + std::string(k.str()) + "'"));
     } else {
-      return bad(source_name, value, "unknown top-level key '" + std::string(key.str()) +
-                                         "' (expected [[rule]] or [allowlist])");
+      issue("", bad(source_name, value, "unknown top-level key '" + std::string(key.str()) +
+                                            "' (expected [[rule]] or [allowlist])"));
     }
   }
   return file;
+}
+
+Result<RuleFile> parse_rule_file(std::string_view text, std::string_view source_name) {
+  std::vector<RuleFileIssue> issues;
+  RuleFile file = read_rule_file(text, source_name, issues);
+  if (!issues.empty()) return make_error(ErrorKind::usage, issues.front().message);
+  return file;
+}
+
+std::vector<RuleFileIssue> merge_rule_file(RuleFile& into, RuleFile from, std::string_view source) {
+  std::vector<RuleFileIssue> issues;
+  for (auto& rule : from.rules) {
+    const bool taken = std::any_of(into.rules.begin(), into.rules.end(),
+                                   [&](const Rule& r) { return r.id == rule.id; });
+    if (taken) {
+      issues.push_back({rule.id, std::string(source) + ": rule id '" + rule.id +
+                                     "' is already defined (by the built-in rules or another rule file)"});
+      continue;
+    }
+    into.rules.push_back(std::move(rule));
+  }
+  auto append = [](std::vector<std::string>& to, std::vector<std::string>& more) {
+    to.insert(to.end(), std::make_move_iterator(more.begin()), std::make_move_iterator(more.end()));
+  };
+  auto& a = from.allowlist;
+  append(into.allowlist.stopwords, a.stopwords);
+  append(into.allowlist.regexes, a.regexes);
+  append(into.allowlist.values, a.values);
+  append(into.allowlist.paths, a.paths);
+  append(into.allowlist.fingerprints, a.fingerprints);
+  return issues;
 }
 
 std::string_view severity_name(Severity s) {
