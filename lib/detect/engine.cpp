@@ -17,9 +17,7 @@
 namespace x420::detect {
 namespace {
 
-// Rules whose pattern has no upper bound on its length are confirmed in windows this wide; it
-// is also the most context a stream scanner carries between chunks.
-constexpr std::uint32_t kMaxSpanCap = 16 * 1024;
+constexpr std::uint32_t kMaxSpanCap = kMaxMatchWindow;
 constexpr std::uint32_t kMinKnownSecretLength = 6;
 // Bounds PCRE2's work per match attempt, so no input can make a rule backtrack for long.
 constexpr std::uint32_t kMatchLimit = 200'000;
@@ -318,6 +316,12 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
     impl->fingerprint_key = std::move(config.fingerprint_key);
   }
   return std::unique_ptr<Engine>(new Engine(std::move(impl)));
+}
+
+Status check_allowlist(const AllowlistSpec& allowlist) {
+  for (const auto& r : allowlist.regexes)
+    if (auto code = compile_pcre(r, "allowlist regex '" + r + "'"); !code) return code.error();
+  return ok_status();
 }
 
 Engine::ScratchPtr Engine::make_scratch() const { return ScratchPtr(new Scratch(*impl_)); }

@@ -39,6 +39,11 @@ class CompiledCache {
   virtual void store(std::string_view key, std::string_view bytes) = 0;
 };
 
+// A rule whose regex has no upper bound on its match length (or one over this) is confirmed in
+// windows this wide, so a longer match is not found whole; it is also the most context a stream
+// scanner carries between chunks.
+inline constexpr std::size_t kMaxMatchWindow = 16 * 1024;
+
 struct EngineConfig {
   std::vector<Rule> rules;
   AllowlistSpec allowlist;
@@ -80,6 +85,9 @@ class Engine {
   explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
+
+// Compiles the allowlist's regexes as Engine::build does; the error names the first that fails.
+Status check_allowlist(const AllowlistSpec& allowlist);
 
 // Scanning a stream in chunks (stdin, a streamed body): a secret split across two chunks is still
 // found, and memory stays bounded by max_span() whatever the stream's length. Offsets are
