@@ -36,6 +36,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_upstreams(*app, inv);
   register_scan(*app, inv);
   register_redact(*app, inv);
+  register_rules(*app, inv);
   register_serve(*app, inv);
   register_usage(*app, inv);
   register_history(*app, inv);

@@ -45,6 +45,7 @@ void register_tenants(CLI::App& root, Invocation& inv);
 void register_upstreams(CLI::App& root, Invocation& inv);
 void register_scan(CLI::App& root, Invocation& inv);
 void register_redact(CLI::App& root, Invocation& inv);
+void register_rules(CLI::App& root, Invocation& inv);
 void register_serve(CLI::App& root, Invocation& inv);
 void register_usage(CLI::App& root, Invocation& inv);
 void register_history(CLI::App& root, Invocation& inv);

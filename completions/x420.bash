@@ -29,6 +29,8 @@ _x420() {
       "upstreams/remove") path="upstreams remove" ;;
       "/scan") path="scan" ;;
       "/redact") path="redact" ;;
+      "/rules") path="rules" ;;
+      "rules/check") path="rules check" ;;
       "/serve") path="serve" ;;
       "/usage") path="usage" ;;
       "/generation") path="generation" ;;
@@ -46,7 +48,7 @@ _x420() {
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact serve usage generation history export account kek completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -66,6 +68,8 @@ _x420() {
     "upstreams remove") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "rules") COMPREPLY=($(compgen -W "check --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "rules check") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "serve") COMPREPLY=($(compgen -W "--listen --redact --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --store-conversations --conversation-ttl --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "generation") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
