@@ -10,8 +10,8 @@
 #include "lib/service/json_views.h"
 #include "lib/service/local_service.h"
 #include "lib/service/usage_view.h"
-#include "service_fixture.h"
-#include "temp_dir.h"
+#include "support/service_fixture.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 namespace http = boost::beast::http;

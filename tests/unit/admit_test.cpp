@@ -6,7 +6,7 @@
 
 #include "lib/detect/rule.h"
 #include "proxy/admit.h"
-#include "service_fixture.h"
+#include "support/service_fixture.h"
 
 using namespace x420;
 using namespace x420::proxy;

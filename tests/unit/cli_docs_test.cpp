@@ -7,7 +7,7 @@
 #include "cli/cli.h"
 #include "cli/command_tree.h"
 #include "cli/completion_script.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace x420::cli;
 

@@ -7,7 +7,7 @@
 #include "lib/crypto/keyed_hash.h"
 #include "lib/crypto/master_key.h"
 #include "lib/crypto/random.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 using namespace x420::crypto;

@@ -23,8 +23,8 @@
 #include "lib/service/conversations.h"
 #include "lib/service/kek_rotation.h"
 #include "lib/service/local_service.h"
-#include "service_fixture.h"
-#include "temp_dir.h"
+#include "support/service_fixture.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 using namespace x420::service;

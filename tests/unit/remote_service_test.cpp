@@ -10,7 +10,7 @@
 #include "cli/credentials.h"
 #include "cli/http_client.h"
 #include "cli/remote_service.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 using namespace x420::cli;

@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "cli/scan_walk.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace fs = std::filesystem;
 using x420::cli::WalkEntry;

@@ -7,8 +7,8 @@
 #include "lib/store/forwarding_store.h"
 #include "lib/service/bootstrap.h"
 #include "lib/service/local_service.h"
-#include "service_fixture.h"
-#include "temp_dir.h"
+#include "support/service_fixture.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 using namespace x420::service;

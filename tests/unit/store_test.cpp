@@ -8,7 +8,7 @@
 #include "lib/common/result.h"
 #include "lib/store/schema.h"
 #include "lib/store/store.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 using namespace x420;
 using namespace x420::store;

@@ -9,7 +9,7 @@
 #include "lib/common/clock.h"
 #include "lib/service/bootstrap.h"
 #include "lib/service/local_service.h"
-#include "temp_dir.h"
+#include "support/temp_dir.h"
 
 namespace x420::test {
 
