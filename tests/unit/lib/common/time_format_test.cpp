@@ -1,6 +1,6 @@
+// lib/common/time_format: durations and RFC 3339 timestamps, both ways.
 #include <catch2/catch.hpp>
 
-#include "lib/common/money.h"
 #include "lib/common/time_format.h"
 
 using namespace x420;
@@ -32,20 +32,4 @@ TEST_CASE("timestamps print as RFC 3339 UTC and parse back") {
   CHECK(parse_timestamp("1970-01-02") == 86400);
   CHECK_FALSE(parse_timestamp("2026-13-01").has_value());
   CHECK_FALSE(parse_timestamp("yesterday").has_value());
-}
-
-TEST_CASE("dollar amounts parse to exact micro-dollars") {
-  CHECK(parse_usd_micros("12") == 12'000'000);
-  CHECK(parse_usd_micros("12.5") == 12'500'000);
-  CHECK(parse_usd_micros("0.000001") == 1);
-  CHECK(parse_usd_micros(".5") == 500'000);
-  for (const char* bad : {"", ".", "-1", "1e3", "1.0000001", "$5", "abc", "2000000000"})
-    CHECK_FALSE(parse_usd_micros(bad).has_value());
-}
-
-TEST_CASE("dollar amounts print with cents, or more decimals when needed") {
-  CHECK(format_usd_micros(12'500'000) == "12.50");
-  CHECK(format_usd_micros(1) == "0.000001");
-  CHECK(format_usd_micros(1'230'000) == "1.23");
-  CHECK(format_usd_micros(1'234'500) == "1.2345");
 }

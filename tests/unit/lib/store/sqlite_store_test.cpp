@@ -1,3 +1,5 @@
+// lib/store/sqlite_store: opening and migrating a store (the migrations of lib/store/schema are
+// run through it), its rows, transactions and concurrent writers.
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <catch2/catch.hpp>
 #include <sys/wait.h>
