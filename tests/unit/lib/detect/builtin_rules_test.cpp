@@ -1,3 +1,4 @@
+// lib/detect/builtin_rules (rules/builtin.toml, compiled in by builtin_rules.cpp.in).
 // Every built-in rule carries its own examples: each positive must be found by that rule, each
 // negative must not, and the whole set must still find each positive when all rules compete.
 #include <catch2/catch.hpp>

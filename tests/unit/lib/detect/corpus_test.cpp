@@ -1,3 +1,7 @@
+// A flow, not a module: the engine with the built-in rules, measured on a labelled corpus. It is
+// about the quality of the rule set as a whole, so it sits beside builtin_rules_test.cpp in a file
+// of its own (it reads ../shared and prints figures).
+//
 // Detection quality on the labelled development corpus (../shared/corpus/secrets-dev.jsonl):
 // recall on the samples holding a secret must be at least 95 %, and at most 3 % of the samples
 // holding none may be flagged. Prints both figures and every miss, so a change in quality shows.

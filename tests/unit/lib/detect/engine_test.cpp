@@ -1,0 +1,185 @@
+// lib/detect/engine: building the rule set, scanning a buffer or a stream, and what gates a
+// finding (entropy, allowlists, validators). The prefilter's relaxed patterns are tested here
+// by what they find.
+#include <catch2/catch.hpp>
+
+#include "lib/detect/engine.h"
+
+using namespace x420;
+using namespace x420::detect;
+
+namespace {
+
+Rule rule(std::string id, std::string regex, int group = 0) {
+  Rule r;
+  r.id = std::move(id);
+  r.regex = std::move(regex);
+  r.secret_group = group;
+  r.keywords = {"x"};
+  return r;
+}
+
+std::unique_ptr<Engine> build(EngineConfig config) {
+  auto e = Engine::build(std::move(config));
+  if (!e) FAIL(e.error().message);
+  return std::move(e.value());
+}
+
+std::unique_ptr<Engine> builtin_engine() {
+  EngineConfig c;
+  c.rules = builtin_rule_file().rules;
+  c.allowlist = builtin_rule_file().allowlist;
+  return build(std::move(c));
+}
+
+const std::string kGithub = "ghp_" + std::string("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A");  // 36 chars
+
+}  // namespace
+
+TEST_CASE("findings are byte spans of the secret group, with a fingerprint") {
+  EngineConfig c;
+  c.rules = {rule("t.assign", R"(token=([a-z0-9]{12}))", 1)};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  const std::string text = "a\ntoken=abcdef123456\n";
+  auto f = e->scan(text, *s);
+  REQUIRE(f.size() == 1);
+  CHECK(text.substr(f[0].start, f[0].end - f[0].start) == "abcdef123456");
+  CHECK(text.substr(f[0].match_start, f[0].match_end - f[0].match_start) == "token=abcdef123456");
+  CHECK(f[0].fingerprint.size() == 16);
+  CHECK(e->scan("a\ntoken=abcdef123456\n", *s)[0].fingerprint == f[0].fingerprint);
+}
+
+TEST_CASE("every occurrence is found, also far apart in a large input") {
+  auto e = builtin_engine();
+  auto s = e->make_scratch();
+  std::string text;
+  for (int i = 0; i < 50; ++i) text += std::string(10000, 'x') + "\n" + kGithub + "\n";
+  CHECK(e->scan(text, *s).size() == 50);
+}
+
+TEST_CASE("overlapping findings resolve to the most specific rule") {
+  EngineConfig c;
+  Rule generic = rule("generic.any", R"re(secret = "([A-Za-z0-9_]{20,60})")re", 1);
+  generic.entropy_min = 1.0;
+  c.rules = {generic, rule("github.pat", R"(ghp_[A-Za-z0-9]{36})")};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  auto f = e->scan("secret = \"" + kGithub + "\"", *s);
+  REQUIRE(f.size() == 1);
+  CHECK(e->rule(f[0].rule).id == "github.pat");
+}
+
+TEST_CASE("entropy, length and stopwords gate generic findings") {
+  EngineConfig c;
+  Rule r = rule("generic.password", R"(password=(\S{4,64}))", 1);
+  r.entropy_min = 3.0;
+  r.min_len = 8;
+  c.rules = {r};
+  c.allowlist.stopwords = {"changeme"};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  CHECK(e->scan("password=aaaaaaaaaaaa", *s).empty());          // low entropy
+  CHECK(e->scan("password=x9!Q", *s).empty());                  // too short
+  CHECK(e->scan("password=CHANGEME-please-9x!", *s).empty());   // stopword, any case
+  CHECK(e->scan("password=Tr0ub4dor&3-horse", *s).size() == 1);
+}
+
+TEST_CASE("allowlisted values, regexes, fingerprints and inline markers are accepted") {
+  EngineConfig base;
+  base.rules = {rule("github.pat", R"(ghp_[A-Za-z0-9]{36})")};
+  auto plain = build(EngineConfig{base.rules, {}, {}, {}, true, nullptr});
+  auto s0 = plain->make_scratch();
+  const auto fp = plain->scan(kGithub, *s0).at(0).fingerprint;
+
+  auto with = [&](AllowlistSpec a) { return build(EngineConfig{base.rules, std::move(a), {}, {}, true, nullptr}); };
+  auto by_value = with(AllowlistSpec{{}, {}, {kGithub}, {}, {}});
+  auto by_regex = with(AllowlistSpec{{}, {"^ghp_aB3d"}, {}, {}, {}});
+  auto by_fp = with(AllowlistSpec{{}, {}, {}, {}, {fp}});
+  for (auto* e : {by_value.get(), by_regex.get(), by_fp.get()}) {
+    auto s = e->make_scratch();
+    CHECK(e->scan("t = " + kGithub, *s).empty());
+  }
+  CHECK(plain->scan("t = " + kGithub + " // x420:allow", *s0).empty());
+  CHECK(plain->scan("t = " + kGithub + "\n// x420:allow on the next line does not count", *s0).size() == 1);
+}
+
+TEST_CASE("known secrets are found exactly, and short ones are refused") {
+  EngineConfig c;
+  c.rules = {rule("noop.rule", "zzzz_never_zzzz")};
+  c.known_secrets = {{"env:DB_PASSWORD", "correct horse battery"}};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  const std::string text = "the password is correct horse battery, right?";
+  auto f = e->scan(text, *s);
+  REQUIRE(f.size() == 1);
+  CHECK(e->rule(f[0].rule).id == "known_secret");
+  CHECK(e->rule(f[0].rule).description.find("env:DB_PASSWORD") != std::string::npos);
+  CHECK(text.substr(f[0].start, f[0].end - f[0].start) == "correct horse battery");
+
+  EngineConfig shortc;
+  shortc.rules = {rule("noop.rule", "zzzz_never_zzzz")};
+  shortc.known_secrets = {{"env:PIN", "1234"}};
+  auto refused = Engine::build(std::move(shortc));
+  REQUIRE_FALSE(refused.ok());
+  CHECK(refused.error().message.find("env:PIN") != std::string::npos);
+}
+
+TEST_CASE("a rule whose regex does not compile is refused with its id") {
+  EngineConfig c;
+  c.rules = {rule("user.broken", "(unclosed")};
+  auto e = Engine::build(std::move(c));
+  REQUIRE_FALSE(e.ok());
+  CHECK(e.error().message.find("rule user.broken") != std::string::npos);
+  EngineConfig empty;
+  empty.rules = {rule("user.empty", "a*")};
+  CHECK(Engine::build(std::move(empty)).error().message.find("empty") != std::string::npos);
+}
+
+TEST_CASE("a vendor token with a bad checksum is still reported, marked as such") {
+  auto e = builtin_engine();
+  auto s = e->make_scratch();
+  auto f = e->scan("token " + kGithub, *s);
+  REQUIRE(f.size() == 1);
+  CHECK(f[0].checksum_failed);
+  CHECK(f[0].confidence == Confidence::low);
+}
+
+TEST_CASE("a secret split across two stream chunks is found once, at its absolute offset") {
+  auto e = builtin_engine();
+  auto s = e->make_scratch();
+  const std::string text = std::string(5000, 'a') + " " + kGithub + " " + std::string(3000, 'b');
+  for (std::size_t cut : {5001ul, 5010ul, 5020ul, 5040ul, 5041ul, 2000ul}) {
+    StreamScanner stream(*e, *s);
+    std::vector<Finding> found;
+    auto collect = [&](const Finding& f, std::string_view) { found.push_back(f); };
+    stream.feed(std::string_view(text).substr(0, cut), collect);
+    stream.feed(std::string_view(text).substr(cut), collect);
+    stream.finish(collect);
+    INFO("cut at " << cut);
+    REQUIRE(found.size() == 1);
+    CHECK(found[0].start == 5001);
+    CHECK(found[0].end == 5001 + kGithub.size());
+  }
+}
+
+TEST_CASE("a stream fed byte by byte keeps bounded memory and finds each secret once") {
+  auto e = builtin_engine();
+  auto s = e->make_scratch();
+  std::string text;
+  for (int i = 0; i < 3; ++i) text += "line " + std::to_string(i) + " " + kGithub + "\n";
+  StreamScanner stream(*e, *s);
+  int count = 0;
+  for (char c : text) stream.feed(std::string_view(&c, 1), [&](const Finding&, std::string_view) { ++count; });
+  stream.finish([&](const Finding&, std::string_view) { ++count; });
+  CHECK(count == 3);
+}
+
+TEST_CASE("a match far into the input behind two large {0,N} repeats is found") {
+  // vectorscan 5.4.9 misses this one when compiled as written; the relaxed prefilter finds it.
+  EngineConfig c;
+  c.rules = {rule("php.mailer", R"(\$[a-z]{0,40}mail[a-z]{0,30}->Password)")};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  CHECK(e->scan(std::string(64, 'x') + "\n$mail->Password", *s).size() == 1);
+}
