@@ -1,6 +1,6 @@
-// The command tree is the source of truth: the completion files in completions/ must equal what
-// `x420 completions SHELL` prints, and man/x420.1 must document every command and long option.
-// Adding a command without both fails here.
+// cli/completion_script: the completion files in completions/ must equal what
+// `x420 completions SHELL` prints from the command tree, and offer every command and option.
+// Adding a command without regenerating them fails here (the man page: command_tree_test.cpp).
 #include <CLI/CLI.hpp>
 #include <catch2/catch.hpp>
 
@@ -48,25 +48,4 @@ TEST_CASE("completion scripts offer every command and option") {
     for (const auto& o : c.options)
       for (const auto& n : o.names) CHECK(bash.find(n) != std::string::npos);
   }
-}
-
-TEST_CASE("the man page documents every command and each of its long options") {
-  const auto man = x420::test::read_bytes(kSourceDir / "man/x420.1");
-  REQUIRE_FALSE(man.empty());
-  const auto t = tree();
-  for (const auto& c : t.commands) {
-    if (c.path.empty()) continue;
-    const auto heading = ".SS \"x420 " + join_path(c.path) + "\"";
-    INFO("man/x420.1 lacks " << heading);
-    CHECK(man.find(heading) != std::string::npos);
-    for (const auto& o : c.options)
-      for (const auto& n : o.names) {
-        if (!n.starts_with("--")) continue;
-        INFO("man/x420.1 lacks option " << n << " of x420 " << join_path(c.path));
-        CHECK(man.find("\\-\\-" + n.substr(2)) != std::string::npos);
-      }
-  }
-  for (const auto& o : t.global_options)
-    for (const auto& n : o.names)
-      if (n.starts_with("--")) CHECK(man.find("\\-\\-" + n.substr(2)) != std::string::npos);
 }
