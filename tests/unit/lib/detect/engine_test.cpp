@@ -4,9 +4,13 @@
 #include <catch2/catch.hpp>
 
 #include "lib/detect/engine.h"
+#include "support/engines.h"
 
 using namespace x420;
 using namespace x420::detect;
+using test::build;
+using test::builtin_engine;
+using test::kGithub;
 
 namespace {
 
@@ -18,21 +22,6 @@ Rule rule(std::string id, std::string regex, int group = 0) {
   r.keywords = {"x"};
   return r;
 }
-
-std::unique_ptr<Engine> build(EngineConfig config) {
-  auto e = Engine::build(std::move(config));
-  if (!e) FAIL(e.error().message);
-  return std::move(e.value());
-}
-
-std::unique_ptr<Engine> builtin_engine() {
-  EngineConfig c;
-  c.rules = builtin_rule_file().rules;
-  c.allowlist = builtin_rule_file().allowlist;
-  return build(std::move(c));
-}
-
-const std::string kGithub = "ghp_" + std::string("aB3dE5fG7hJ9kL1mN3pQ5rS7tU9vW1xY3z5A");  // 36 chars
 
 }  // namespace
 
