@@ -190,7 +190,7 @@ TEST_CASE("every proper prefix of a request body is refused") {
 
 // ---- The policy ----
 
-TEST_CASE("OpenAI chat: messages, tools and arguments are text; enums, ids and media are not") {
+TEST_CASE("OpenAI chat: messages, tools and arguments are text, enums, ids and media are not") {
   const std::string body = R"({"model":"gpt-4o","messages":[
     {"role":"system","content":"be brief"},
     {"role":"user","name":"alice","content":[{"type":"text","text":"hi"},
@@ -370,7 +370,7 @@ TEST_CASE("embeddings and completions: every input and prompt string is scanned"
         fill(c, {{"GH", kMaskGithub}, {"AWS", kMaskAws}}));
 }
 
-TEST_CASE("Anthropic messages: system, tool_use input and documents redacted; media and signatures not") {
+TEST_CASE("Anthropic messages: system, tool_use input and documents redacted, media and signatures not") {
   const std::string t = R"({"model":"claude-sonnet-4-5","max_tokens":1024,
  "system":"You help with ops.\nANTHROPIC key:\n{ANT}",
  "messages":[

@@ -89,7 +89,7 @@ TEST_CASE("a request larger than the whole tpm limit passes only on a full bucke
   CHECK(limiter.check_and_reserve("k", std::nullopt, 1000, 800, 60).allowed);
 }
 
-TEST_CASE("both limits must allow; the longer wait is reported; nothing is taken on refusal") {
+TEST_CASE("both limits must allow, the longer wait is reported, nothing is taken on refusal") {
   InMemoryRateLimiter limiter;
   REQUIRE(limiter.check_and_reserve("k", 60, 1000, 1000, 0).allowed);
   const Decision d = limiter.check_and_reserve("k", 60, 1000, 500, 0);
@@ -110,7 +110,7 @@ TEST_CASE("a zero or negative limit refuses, an absent one does not limit") {
   CHECK(limiter.tracked_keys() == 1);  // "free" was never tracked
 }
 
-TEST_CASE("idle keys are forgotten; keys awaiting settle are kept") {
+TEST_CASE("idle keys are forgotten, keys awaiting settle are kept") {
   InMemoryRateLimiter limiter;
   for (int i = 0; i < 100; ++i) REQUIRE(limiter.check_and_reserve("k" + std::to_string(i), 10, std::nullopt, 0, 0).allowed);
   REQUIRE(limiter.check_and_reserve("pending", std::nullopt, 1000, 10, 0).allowed);

@@ -22,7 +22,7 @@ std::string as_text(const store::Blob& b) { return std::string(b.begin(), b.end(
 
 }  // namespace
 
-TEST_CASE("record_exchange seals the request and the reply; only open_record reveals them", "[lifecycle]") {
+TEST_CASE("record_exchange seals the request and the reply, only open_record reveals them", "[lifecycle]") {
   Fixture f;
   const std::string request = "request text: the-plaintext-prompt-7f3a";
   const std::string response = "response text: the-plaintext-reply-9c2e";
@@ -173,7 +173,7 @@ TEST_CASE("bad conversation ids and negative TTLs are usage errors and write not
   CHECK(record_exchange(f.store(), f.keyring(), f.exchange("!~", "q", "r")).ok());
 }
 
-TEST_CASE("a TTL sets expires_at to now plus the TTL; none or 0 keeps the conversation", "[lifecycle]") {
+TEST_CASE("a TTL sets expires_at to now plus the TTL, none or 0 keeps the conversation", "[lifecycle]") {
   Fixture f;
   REQUIRE(record_exchange(f.store(), f.keyring(), f.exchange("ttl", "q", "r", 3600)).ok());
   REQUIRE(record_exchange(f.store(), f.keyring(), f.exchange("none", "q", "r", std::nullopt)).ok());
