@@ -7,19 +7,15 @@
 #include "cli/cli.h"
 #include "cli/command_tree.h"
 #include "cli/completion_script.h"
+#include "support/cli_fixture.h"
 #include "support/temp_dir.h"
 
 using namespace x420::cli;
+constexpr auto tree = &x420::test::command_tree;  // tests/unit/support/cli_fixture.h
 
 namespace {
 
 const std::filesystem::path kSourceDir = X420_SOURCE_DIR;
-
-CommandTree tree() {
-  static Invocation inv;
-  static auto app = build_app(inv);
-  return describe(*app);
-}
 
 }  // namespace
 

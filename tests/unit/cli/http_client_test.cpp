@@ -2,19 +2,11 @@
 #include <catch2/catch.hpp>
 
 #include "cli/http_client.h"
+#include "support/cli_fixture.h"
 
 using namespace x420;
 using namespace x420::cli;
-
-namespace {
-
-ServerUrl url(std::string_view text) {
-  auto parsed = parse_server_url(text);
-  REQUIRE(parsed.ok());
-  return *parsed;
-}
-
-}  // namespace
+constexpr auto url = &x420::test::server_url;  // tests/unit/support/cli_fixture.h
 
 TEST_CASE("server URLs: https anywhere, plain http only to this machine") {
   auto remote = url("https://x420.example.com/");

@@ -4,19 +4,11 @@
 
 #include "cli/http_client.h"
 #include "cli/remote_service.h"
+#include "support/cli_fixture.h"
 
 using namespace x420;
 using namespace x420::cli;
-
-namespace {
-
-ServerUrl url(std::string_view text) {
-  auto parsed = parse_server_url(text);
-  REQUIRE(parsed.ok());
-  return *parsed;
-}
-
-}  // namespace
+constexpr auto url = &x420::test::server_url;  // tests/unit/support/cli_fixture.h
 
 TEST_CASE("names become single path segments") {
   CHECK(percent_encode("default") == "default");
