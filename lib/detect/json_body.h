@@ -138,6 +138,10 @@ struct BodyRedaction {
   // Each secret's rule and byte offset in the original body, for a `block` refusal — never the
   // secret itself.
   std::vector<std::pair<std::string, std::size_t>> findings;
+  // Encoded payloads (base64, data: URLs) whose media type is not text (images, PDF, audio,
+  // unknown types): forwarded unscanned, and counted so the caller can refuse them by policy
+  // and count them in x420_unscanned_payloads_total.
+  std::size_t unscanned = 0;
 
   // Where a byte offset of the original body landed in `body` (splices before it moved it).
   std::size_t moved(std::size_t original_offset) const;
