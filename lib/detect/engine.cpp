@@ -126,6 +126,7 @@ class Engine::Scratch {
   std::vector<Window> covered;
   std::vector<Finding> found;
   std::string_view data;
+  std::span<const std::uint64_t> segment_starts;  // empty: `data` is one segment
   const Impl* impl = nullptr;
   std::optional<Error> failure;
   // Whether "x420:allow" occurs in the input at all: one memmem per scan spares every finding
@@ -334,6 +335,47 @@ std::size_t Engine::max_span() const { return impl_->max_span; }
 
 namespace {
 
+struct Segment {
+  std::uint64_t begin, end;
+};
+
+// The segment holding byte `at` of the scan.
+Segment segment_at(const Engine::Scratch& s, std::uint64_t at) {
+  const auto& starts = s.segment_starts;
+  if (starts.empty()) return {0, s.data.size()};
+  const auto it = std::upper_bound(starts.begin(), starts.end(), at);
+  const std::uint64_t begin = it == starts.begin() ? 0 : *(it - 1);
+  const std::uint64_t end = it == starts.end() ? s.data.size() : std::min<std::uint64_t>(*it, s.data.size());
+  return {begin, end};
+}
+
+bool is_block_body_char(char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/' ||
+         c == '=' || c == ' ' || c == '\t' || c == '\r' || c == '\n' || c == '\\';
+}
+
+// Where a block secret whose regex matched [ms, me) ends: after its end marker when the base64
+// run reaches it; else, in a segmented scan, after the marker's next occurrence in the segment or
+// at the segment's end (the value is cut: all of it is the key's); else where the run ends.
+std::uint64_t block_end_of(const Engine::Scratch& s, const Rule& r, std::uint64_t ms, std::uint64_t me) {
+  const std::string_view data = s.data;
+  const Segment seg = segment_at(s, ms);
+  std::uint64_t run = me;
+  while (run < seg.end && is_block_body_char(data[run])) ++run;
+  // The marker begins the end line ("-----END "): the line's label and closing dashes are part of it.
+  const auto through_line = [&](std::uint64_t at) {
+    std::uint64_t end = at + r.block_end.size();
+    const std::uint64_t limit = std::min<std::uint64_t>(seg.end, end + 64);
+    while (end < limit && ((data[end] >= 'A' && data[end] <= 'Z') || (data[end] >= '0' && data[end] <= '9') || data[end] == ' ')) ++end;
+    while (end < seg.end && data[end] == '-') ++end;
+    return end;
+  };
+  if (data.substr(run, seg.end - run).starts_with(r.block_end)) return through_line(run);
+  if (s.segment_starts.empty()) return run;
+  const auto at = data.substr(run, seg.end - run).find(r.block_end);
+  return at == std::string_view::npos ? seg.end : through_line(run + at);
+}
+
 bool line_has_inline_allow(std::string_view data, std::uint64_t at) {
   const std::uint64_t lo = at > kInlineAllowReach ? at - kInlineAllowReach : 0;
   std::uint64_t begin = at;
@@ -393,25 +435,20 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
   out.push_back(std::move(f));
 }
 
-// Runs rule `index` over the window around a prefilter hit ending at `to`.
-void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
+// Runs rule `index` over the window of segment `seg` around a prefilter hit ending at `to`.
+void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg) {
   const auto& impl = *s.impl;
   const CompiledRule& c = impl.rules[index];
   const std::string_view data = s.data;
-  if (c.known_length) {  // an exact literal: the prefilter's hit is the match
-    const std::uint64_t start = to - c.known_length;
-    consider(impl, index, data, start, to, start, to, s.marker_present, s.found);
-    return;
-  }
   auto& w = s.covered[index];
   if (to >= w.start && to < w.end) return;  // this window was searched already
-  const std::uint64_t ws = to > c.max_width ? to - c.max_width : 0;
-  const std::uint64_t we = std::min<std::uint64_t>(data.size(), to + c.max_width);
-  w = {ws, we == data.size() ? UINT64_MAX : we};
+  const std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
+  const std::uint64_t we = std::min<std::uint64_t>(seg.end, to + c.max_width);
+  w = {ws, we == seg.end ? seg.end + 1 : we};  // a window reaching its segment's end covers it all
 
-  // Past the window's end the subject goes on: `$` must not match there, and a match that
-  // reaches it belongs to a later window.
-  const std::uint32_t options = we < data.size() ? PCRE2_NOTEOL : 0;
+  // Past the window's end the segment goes on: `$` must not match there, and a match that
+  // reaches it belongs to a later window. At the segment's end the subject ends.
+  const std::uint32_t options = we < seg.end ? PCRE2_NOTEOL : 0;
   std::uint64_t offset = ws;
   while (offset < we) {
     const int rc = pcre2_jit_match(c.code.get(), reinterpret_cast<PCRE2_SPTR>(data.data()), we,
@@ -431,7 +468,7 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.match_data);
     const std::uint64_t ms = ov[0], me = ov[1];
-    if (me == we && we < data.size()) break;
+    if (me == we && we < seg.end) break;
     if (me <= ms) {
       offset = ms + 1;
       continue;
@@ -442,9 +479,34 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
       ss = ov[2 * g];
       se = ov[2 * g + 1];
     }
+    // A block secret runs past its regex; the match keeps the regex's end, which is what a
+    // stream scanner must have seen to report it.
+    if (!c.rule.block_end.empty() && se == me && data.substr(ms, me - ms).find(c.rule.block_end) == std::string_view::npos)
+      se = block_end_of(s, c.rule, ms, me);
     consider(impl, index, data, ms, me, ss, se, s.marker_present, s.found);
-    offset = me;
+    offset = std::max(me, se);
   }
+}
+
+// A rule may end in a byte of context after the secret ("[^A-Za-z0-9]|$"), which at a
+// segment's end is the next segment's first byte: a hit that far into a segment is confirmed in
+// the previous one too.
+constexpr std::uint64_t kTrailingContext = 8;
+
+// Runs rule `index` around a prefilter hit ending at `to`.
+void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
+  const CompiledRule& c = s.impl->rules[index];
+  const Segment seg = segment_at(s, to - 1);  // the hit's last byte is in it
+  if (c.known_length) {  // an exact literal: the prefilter's hit is the match
+    const std::uint64_t start = to - c.known_length;
+    if (start >= seg.begin) consider(*s.impl, index, s.data, start, to, start, to, s.marker_present, s.found);
+    return;
+  }
+  if (seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
+    confirm_in(s, index, seg.begin, segment_at(s, seg.begin - 1));
+    if (s.failure) return;
+  }
+  confirm_in(s, index, to, seg);
 }
 
 int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
@@ -476,9 +538,13 @@ std::vector<Finding> resolve_overlaps(const Engine::Impl& impl, std::vector<Find
 
 }  // namespace
 
-std::vector<Finding> Engine::scan(std::string_view data, Scratch& s) const {
+std::vector<Finding> Engine::scan(std::string_view data, Scratch& s) const { return scan(data, s, {}); }
+
+std::vector<Finding> Engine::scan(std::string_view data, Scratch& s,
+                                  std::span<const std::uint64_t> segment_starts) const {
   s.impl = impl_.get();
   s.data = data;
+  s.segment_starts = segment_starts;
   s.found.clear();
   s.failure.reset();
   s.covered.assign(impl_->rules.size(), {});

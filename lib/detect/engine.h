@@ -10,6 +10,7 @@
 #include <functional>
 #include <memory>
 #include <optional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -73,6 +74,14 @@ class Engine {
 
   // Findings in `data`, ordered by start, overlaps resolved to the most specific rule.
   std::vector<Finding> scan(std::string_view data, Scratch& scratch) const;
+
+  // The same over `data` cut into segments (the values of a JSON body, each on a line of its
+  // own): `segment_starts` holds where each segment begins, ascending, the first at 0. No match
+  // crosses a segment's edge and a segment's end is the end of the subject for `$` and for a
+  // block secret without its end line, so a finding never spans two values and overlaps are
+  // resolved only between findings that share one.
+  std::vector<Finding> scan(std::string_view data, Scratch& scratch,
+                            std::span<const std::uint64_t> segment_starts) const;
 
   // Rule `index` of a finding; known secrets appear as rules "known_secret" named after them.
   const Rule& rule(std::uint32_t index) const;

@@ -30,6 +30,11 @@ struct Rule {
   Validator validator = Validator::none;
   double entropy_min = 0;  // Shannon bits per byte of the secret, 0 = no gate
   std::uint32_t min_len = 0;
+  // A block secret (PEM, PGP): the regex finds its start, and the secret runs on to the end of
+  // this marker's next occurrence (the END line), however long the block. Without the marker
+  // it runs to the end of the segment (the JSON value) when the scan has segments, else to the
+  // end of the block's base64 run, so a key cut before its END line is still whole.
+  std::string block_end;
   std::vector<std::string> examples;           // must be found
   std::vector<std::string> negative_examples;  // must not be found
 };

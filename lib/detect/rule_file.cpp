@@ -70,7 +70,7 @@ std::size_t distance(std::string_view a, std::string_view b) {
 Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
-      "validator",    "entropy_min", "min_len",     "examples", "negative_examples"};
+      "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end"};
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -121,6 +121,12 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     auto m = node->value<std::int64_t>();
     if (!m || *m < 0 || *m > 65536) return bad(source, *node, "rule " + r.id + ": min_len must be 0 to 65536");
     r.min_len = static_cast<std::uint32_t>(*m);
+  }
+  if (const auto* node = t.get("block_end")) {
+    auto m = node->value<std::string>();
+    if (!m || m->size() < 8 || m->size() > 128)
+      return bad(source, *node, "rule " + r.id + ": block_end must be a string of 8 to 128 characters");
+    r.block_end = *m;
   }
   for (auto [key, out] : {std::pair{"keywords", &r.keywords}, std::pair{"examples", &r.examples},
                           std::pair{"negative_examples", &r.negative_examples}})
