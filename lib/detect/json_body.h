@@ -4,6 +4,7 @@
 #pragma once
 
 #include <cstddef>
+#include <cstdint>
 #include <functional>
 #include <optional>
 #include <span>
@@ -34,6 +35,9 @@ std::string_view api_shape_name(ApiShape shape);
 struct JsonLimits {
   std::size_t max_depth = 64;                 // nested objects and arrays
   std::size_t max_bytes = 32 * 1024 * 1024;   // Anthropic's own request limit is 32 MB
+  // A key given twice in one object is refused: x420 and the provider could read different
+  // values (RFC 8259 leaves it to the parser which one wins). Replies are walked without it.
+  bool refuse_duplicate_keys = true;
 };
 
 // Where and why a body is not JSON (or is over a limit). `reason` is static text: it never holds
@@ -41,6 +45,11 @@ struct JsonLimits {
 struct JsonError {
   std::size_t offset = 0;
   std::string_view reason;
+  // For a duplicate key: the key when it is a plain lowercase name, as the APIs' own keys are
+  // (anything else could be the user's text and is not repeated), else "".
+  std::string key;
+  enum class Kind { syntax, over_limit, duplicate_key };
+  Kind kind = Kind::syntax;  // over_limit: depth or size, the JSON may be valid but is not walked
 };
 
 // One step of the path to a value: an object member's key (raw bytes between its quotes, escapes
@@ -55,16 +64,28 @@ using JsonPath = std::span<const PathStep>;
 // "messages[3].content[0].text"; "" for the top-level value.
 std::string path_string(JsonPath path);
 
+// An encoded payload the policy recognised (rules 1 and 2 below).
+enum class Payload : std::uint8_t {
+  none,
+  base64,    // the whole value is base64 (source.data, file_data, input_audio.data)
+  data_url,  // "data:<media type>;base64,<payload>"
+};
+
 struct StringValue {
   std::size_t begin = 0;  // the raw content between the quotes: [begin, end), escapes as sent
   std::size_t end = 0;
-  bool carries_user_text = true;
-  bool is_key = false;  // the key of a member of a free-form object (below)
+  bool carries_user_text = true;  // false for payloads and opaque tokens
+  bool is_key = false;            // an object member's key
+  bool in_free_form = false;      // under a free-form member (below): the keys are the user's
+  Payload payload = Payload::none;
+  // A payload's declared media type, lowercased, as far as the body says: the data URL's, or the
+  // sibling "media_type"; "" when unknown. Valid during the call.
+  std::string_view media_type;
 };
 
-// Called for every string value, and for every key of a free-form object: there the keys are the
-// user's text too ({"sk-proj-…": 1} in a tool's input). Other keys belong to the API's schema and
-// are not visited. `path` is valid during the call; for a key, it ends with that key.
+// Called for every string value and for every object key: keys can be the user's text too
+// ({"sk-proj-…": 1} in a tool's input). `path` is valid during the call; for a key, it ends with
+// that key.
 using StringVisitor = std::function<void(JsonPath path, const StringValue& value)>;
 
 // Called once per member of a top-level object, after its value: the key (decoded; valid during
@@ -72,17 +93,18 @@ using StringVisitor = std::function<void(JsonPath path, const StringValue& value
 // model, stream, max_tokens and stream_options from these, so the body is parsed once.
 using TopMemberVisitor = std::function<void(std::string_view key, std::size_t begin, std::size_t end)>;
 
-// The policy: which string values carry user text. Inclusive by design — when unsure, a value is
-// user text, because a secret missed goes upstream while a harmless string scanned costs nothing.
-// A string value is NOT user text only when it is:
+// The policy: which string values carry user text. Every string is, and every key, except this
+// short list — what is left out is what the provider must get back byte for byte, or what the
+// proxy reads itself:
 //   1. a base64 data URL ("data:<media type>;base64,<payload>", the payload only base64
-//      characters): OpenAI image_url.url, input_image.image_url, file_data. Splicing inside
-//      would corrupt the media, and rules cannot read encoded bytes anyway. A "data:" string with
-//      anything else in it (a message that starts "data: my key is …") is text.
-//   2. a base64 media payload, recognised by its key and, where the API has one, its sibling
-//      "type", and only when its content is base64 characters:
-//        Anthropic image/document blocks: source.data when source.type == "base64"
-//          (source.type "text" holds a plain-text document: that is user text);
+//      characters): OpenAI image_url.url, input_image.image_url, file_data. It is reported as
+//      a payload with its media type: redact_body decodes the text ones and scans them. A
+//      "data:" string with anything else in it (a message that starts "data: my key is …") is
+//      text.
+//   2. a base64 payload, recognised by its key and, where the API has one, its sibling "type",
+//      and only when its content is base64 characters:
+//        Anthropic image/document blocks: source.data when source.type == "base64", with the
+//          sibling source.media_type (source.type "text" holds a plain-text document: text);
 //        OpenAI chat input_audio.data; file.file_data (chat) and input_file.file_data (Responses).
 //      The "type" member may come after "data" (JSON objects are unordered), so a "data" member
 //      seen before its object's "type" is decided when the object closes — an exact decision
@@ -91,21 +113,16 @@ using TopMemberVisitor = std::function<void(std::string_view key, std::size_t be
 //   3. an opaque provider token that must go back unchanged and holds no user text:
 //      Anthropic thinking.signature and redacted_thinking.data, Responses
 //      reasoning.encrypted_content.
-//   4. a short list of enumerations and identifiers, by key: model, role, type, id, media_type,
-//      detail, status, plus per shape tool_call_id (chat), call_id / previous_response_id /
-//      file_id (Responses), tool_use_id / file_id (Anthropic), encoding_format (embeddings),
-//      service_tier, reasoning_effort / effort, format (input_audio.format), truncation.
-//      A secret pasted into "model" is not in a prompt; the provider echoes it in an error,
-//      which the proxy redacts on the way back (DESIGN.md, Principle 3).
-// Everything else is user text: messages, system prompts (string or blocks), tool definitions
-// (names, descriptions, JSON schemas), tool-call arguments (JSON inside a string) and tool_use
-// input objects, tool results, Responses `input`/`instructions`, embeddings `input`, completions
-// `prompt`/`suffix`, stop sequences, `user`, `metadata` (any key: user_id could be anything),
-// URLs that are not data URLs (a presigned URL carries a signature), names, MCP server tokens.
+//   4. `model`, which the proxy routes on and checks for secrets itself (a secret-shaped model
+//      is refused, not rewritten).
+// Everything else is user text: messages, system prompts, tool definitions, tool-call arguments
+// (JSON inside a string: redact_body walks it too) and tool_use input objects, tool results,
+// names, ids (a tool call's id comes back in the tool result: the same placeholder in both keeps
+// them paired), roles, types and the other enumerations (scanning them costs nothing, and no
+// rule matches an enumeration's word), URLs, stop sequences, `user`, `metadata`, and the keys.
 // Under a free-form member — tool_use `input` (an object), function `parameters`,
 // `input_schema`, `schema`, `metadata`, `variables`, `headers` — the keys are the user's, so
-// rules 2-4 do not apply there ({"model": "sk-…"} inside a tool's input is user text), and the
-// keys themselves are visited as user text too.
+// rules 2-4 do not apply there ({"model": "sk-…"} inside a tool's input is user text).
 //
 // API references:
 //   https://platform.openai.com/docs/api-reference/chat/create
@@ -118,8 +135,8 @@ using TopMemberVisitor = std::function<void(std::string_view key, std::size_t be
 // The walk is iterative (an explicit stack bounded by max_depth: no input can exhaust the call
 // stack), builds no DOM and accepts exactly RFC 8259 JSON: any top-level value, no BOM, no
 // comments, no trailing commas, no leading zeros, no control characters or bad escapes in
-// strings, nothing after the value. Invalid UTF-8 inside strings is accepted as bytes (secret
-// scanning works on bytes); lone \u surrogates are accepted as the grammar allows.
+// strings, nothing after the value, and (by default) no key twice in one object. Strings that
+// are not valid UTF-8 are refused; lone \u surrogates are accepted as the grammar allows.
 // Values are visited in document order, except a deferred "data" member (rule 2), visited when its
 // object closes. Returns the first error, or nothing when the whole body is valid — and when
 // there is an error, some values may already have been visited: callers fail closed.
@@ -127,6 +144,10 @@ std::optional<JsonError> walk_json_strings(std::string_view body, ApiShape shape
                                            const StringVisitor& visit,
                                            const JsonLimits& limits = {},
                                            const TopMemberVisitor& top = {});
+
+// The content of a JSON string, decoded: `raw` is what walk_json_strings reports (the bytes
+// between the quotes, escapes as sent, already validated by the walk).
+void decode_json_string(std::string_view raw, std::string& out);
 
 // Whether no object or array in `json` nests deeper than `max_depth` (brackets inside strings do
 // not count). A cheap pre-check before handing text from outside to a recursive parser.

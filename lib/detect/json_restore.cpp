@@ -16,13 +16,16 @@ std::string restore_json(std::string_view json, const PlaceholderMap& map) {
     bool json_text;
   };
   std::vector<Span> spans;
-  // The shape only decides which strings carry user text; every string is looked at here.
+  // The shape only decides which strings carry user text; every string is looked at here. A
+  // reply is restored as the provider wrote it, duplicate keys and all.
+  JsonLimits limits;
+  limits.refuse_duplicate_keys = false;
   const auto error = walk_json_strings(json, ApiShape::openai_chat, [&](JsonPath path, const StringValue& v) {
     if (v.is_key) return;
     if (json.substr(v.begin, v.end - v.begin).find(kPlaceholderPrefix) == std::string_view::npos) return;
     const bool json_text = !path.empty() && !path.back().is_index && holds_json_text(path.back().key);
     spans.push_back({v.begin, v.end, json_text});
-  });
+  }, limits);
   if (error) return restore(json, map, Restorer::Escape::json_string);
   // Deferred "data" members come out of document order.
   std::sort(spans.begin(), spans.end(), [](const Span& a, const Span& b) { return a.begin < b.begin; });

@@ -1,9 +1,11 @@
 #include <catch2/catch.hpp>
 
+#include <cstring>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "lib/common/json_text.h"
 #include "lib/detect/json_body.h"
 
 using namespace x420;
@@ -111,19 +113,20 @@ TEST_CASE("the walk reports each string value with its path and raw span") {
     seen.emplace_back(path_string(path), body.substr(v.begin, v.end - v.begin));
   });
   REQUIRE_FALSE(e);
-  REQUIRE(seen.size() == 4);
-  CHECK(seen[0] == std::pair<std::string, std::string>{"model", "gpt-4o"});
-  CHECK(seen[1] == std::pair<std::string, std::string>{"messages[0].role", "user"});
-  CHECK(seen[2] == std::pair<std::string, std::string>{"messages[0].content[0].type", "text"});
-  CHECK(seen[3] == std::pair<std::string, std::string>{"messages[0].content[0].text", "a\\\"b"});
+  // Keys too, each just before its value.
+  using P = std::pair<std::string, std::string>;
+  CHECK(seen == std::vector<P>{P{"model", "model"}, P{"model", "gpt-4o"}, P{"messages", "messages"},
+                               P{"messages[0].role", "role"}, P{"messages[0].role", "user"},
+                               P{"messages[0].content", "content"}, P{"messages[0].content[0].type", "type"},
+                               P{"messages[0].content[0].type", "text"}, P{"messages[0].content[0].text", "text"},
+                               P{"messages[0].content[0].text", "a\\\"b"}, P{"n", "n"}});
 }
 
 TEST_CASE("the walk accepts what RFC 8259 accepts") {
   for (const char* ok : {"{}", "[]", "0", "-0", "-0.5e+10", "1E5", "12.25", "true", "false", "null",
                          "\"\"", " \t\r\n{ \"a\" : [ 1 , { } , [ ] , \"x\" ] } \n",
                          "\"\\\"\\\\\\/\\b\\f\\n\\r\\t\\u00e9\\uD83D\\uDE00\"", "\"\\ud800 lone\"",
-                         "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"", "[[[[[]]]]]",
-                         "{\"a\":1,\"a\":2}"}) {
+                         "\"caf\xC3\xA9 \xE2\x82\xAC \xF0\x9F\x98\x80\"", "[[[[[]]]]]"}) {
     INFO(ok);
     CHECK_FALSE(walk(ok));
   }
@@ -190,7 +193,7 @@ TEST_CASE("every proper prefix of a request body is refused") {
 
 // ---- The policy ----
 
-TEST_CASE("OpenAI chat: messages, tools and arguments are text, enums, ids and media are not") {
+TEST_CASE("OpenAI chat: every string and key is text but model and media payloads") {
   const std::string body = R"({"model":"gpt-4o","messages":[
     {"role":"system","content":"be brief"},
     {"role":"user","name":"alice","content":[{"type":"text","text":"hi"},
@@ -204,22 +207,23 @@ TEST_CASE("OpenAI chat: messages, tools and arguments are text, enums, ids and m
     "stop":["END"],"user":"u-1","metadata":{"user_id":"x"},"reasoning_effort":"low"})";
   const auto c = classify(body, ApiShape::openai_chat);
   CHECK_FALSE(c.at("model"));
-  CHECK_FALSE(c.at("messages[0].role"));
+  CHECK(c.at("messages[0].role"));  // enumerations are scanned too: no rule matches their words
   CHECK(c.at("messages[0].content"));
+  CHECK(c.at("messages[0].content@"));  // and the keys
   CHECK(c.at("messages[1].name"));
-  CHECK_FALSE(c.at("messages[1].content[0].type"));
+  CHECK(c.at("messages[1].content[0].type"));
   CHECK(c.at("messages[1].content[0].text"));
   CHECK_FALSE(c.at("messages[1].content[1].image_url.url"));
-  CHECK_FALSE(c.at("messages[1].content[1].image_url.detail"));
+  CHECK(c.at("messages[1].content[1].image_url.detail"));
   CHECK(c.at("messages[1].content[2].image_url.url"));  // a URL can carry a signature
   CHECK_FALSE(c.at("messages[1].content[3].input_audio.data"));
-  CHECK_FALSE(c.at("messages[1].content[3].input_audio.format"));
+  CHECK(c.at("messages[1].content[3].input_audio.format"));
   CHECK_FALSE(c.at("messages[1].content[4].file.file_data"));
   CHECK(c.at("messages[1].content[4].file.filename"));
-  CHECK_FALSE(c.at("messages[2].tool_calls[0].id"));
+  CHECK(c.at("messages[2].tool_calls[0].id"));  // ids come back: one placeholder keeps them paired
   CHECK(c.at("messages[2].tool_calls[0].function.name"));
   CHECK(c.at("messages[2].tool_calls[0].function.arguments"));
-  CHECK_FALSE(c.at("messages[3].tool_call_id"));
+  CHECK(c.at("messages[3].tool_call_id"));
   CHECK(c.at("tools[0].function.description"));
   // Inside a JSON schema the keys are the developer's: "type" and "model" there are text.
   CHECK(c.at("tools[0].function.parameters.type"));
@@ -229,7 +233,7 @@ TEST_CASE("OpenAI chat: messages, tools and arguments are text, enums, ids and m
   CHECK(c.at("user"));
   CHECK(c.at("metadata.user_id"));
   CHECK(c.at("metadata.user_id@"));
-  CHECK_FALSE(c.at("reasoning_effort"));
+  CHECK(c.at("reasoning_effort"));
 }
 
 TEST_CASE("a string that merely starts with data: is text") {
@@ -264,13 +268,13 @@ TEST_CASE("Anthropic: source.data is media only when its sibling type says base6
     CHECK_FALSE(c.at("messages[0].content[6].data"));
     CHECK(c.at("messages[0].content[7].thinking"));
     CHECK_FALSE(c.at("messages[0].content[7].signature"));
-    CHECK_FALSE(c.at("messages[0].content[8].id"));
+    CHECK(c.at("messages[0].content[8].id"));
     CHECK(c.at("messages[0].content[8].name"));
     CHECK(c.at("messages[0].content[8].input.model"));  // the tool's input: the user's keys
     CHECK(c.at("messages[0].content[8].input.type"));
     CHECK(c.at("messages[0].content[8].input.data"));
     CHECK(c.at("messages[0].content[8].input.model@"));
-    CHECK_FALSE(c.at("messages[0].content[9].tool_use_id"));
+    CHECK(c.at("messages[0].content[9].tool_use_id"));
     CHECK(c.at("metadata.user_id"));
     CHECK(c.at("stop_sequences[0]"));
   }
@@ -285,21 +289,22 @@ TEST_CASE("keys written with escapes are recognised by what they mean") {
 TEST_CASE("Responses, embeddings and completions: inputs and prompts are text") {
   auto r = classify(R"({"model":"gpt-4.1","instructions":"i","input":[{"role":"user","content":[{"type":"input_text","text":"t"},{"type":"input_image","image_url":"data:image/jpeg;base64,/9j/4AAQ"},{"type":"input_file","file_id":"file-1"}]},{"type":"function_call","call_id":"c1","name":"n","arguments":"{}"},{"type":"function_call_output","call_id":"c1","output":"o"},{"type":"reasoning","id":"rs_1","encrypted_content":"gAAAAB"}],"previous_response_id":"resp_1"})", ApiShape::openai_responses);
   CHECK(r.at("instructions"));
-  CHECK_FALSE(r.at("input[0].role"));  // Responses `input` is an array of known items, not free-form
+  CHECK(r.at("input[0].role"));
+  CHECK(r.at("input[0].role@"));
   CHECK(r.at("input[0].content[0].text"));
   CHECK_FALSE(r.at("input[0].content[1].image_url"));
-  CHECK_FALSE(r.at("input[0].content[2].file_id"));
-  CHECK_FALSE(r.at("input[1].call_id"));
+  CHECK(r.at("input[0].content[2].file_id"));
+  CHECK(r.at("input[1].call_id"));
   CHECK(r.at("input[1].arguments"));
   CHECK(r.at("input[2].output"));
   CHECK_FALSE(r.at("input[3].encrypted_content"));
-  CHECK_FALSE(r.at("previous_response_id"));
+  CHECK(r.at("previous_response_id"));
   CHECK(classify(R"({"model":"m","input":"hello"})", ApiShape::openai_responses).at("input"));
 
   auto e = classify(R"({"model":"text-embedding-3-small","input":["a","b"],"encoding_format":"float","user":"u"})", ApiShape::openai_embeddings);
   CHECK(e.at("input[0]"));
   CHECK(e.at("input[1]"));
-  CHECK_FALSE(e.at("encoding_format"));
+  CHECK(e.at("encoding_format"));
   CHECK(e.at("user"));
 
   auto p = classify(R"({"model":"gpt-3.5-turbo-instruct","prompt":["a"],"suffix":"s","stop":"\n"})", ApiShape::openai_completions);
@@ -568,4 +573,240 @@ TEST_CASE("arbitrary and mutated bodies never crash, and agree with nlohmann whe
     }
   }
   CHECK(accepted > 1000);  // the comparison was not vacuous
+}
+
+// ---- Issue 11: what the walk and the redaction must not let out ----
+
+namespace {
+
+std::string b64(std::string_view text) {
+  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+  std::string out;
+  std::size_t i = 0;
+  for (; i + 2 < text.size(); i += 3) {
+    const unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
+                       static_cast<unsigned char>(text[i + 2]);
+    for (int k = 18; k >= 0; k -= 6) out += alphabet[(v >> k) & 63];
+  }
+  if (i + 1 == text.size()) {
+    const unsigned v = static_cast<unsigned char>(text[i]) << 16;
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += "==";
+  } else if (i + 2 == text.size()) {
+    const unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
+    out += alphabet[(v >> 18) & 63];
+    out += alphabet[(v >> 12) & 63];
+    out += alphabet[(v >> 6) & 63];
+    out += '=';
+  }
+  return out;
+}
+
+std::string unb64(std::string_view text) {
+  std::string out;
+  unsigned v = 0;
+  int bits = 0;
+  for (char c : text) {
+    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    const char* at = std::strchr(alphabet, c);
+    if (!at || c == '\0') continue;
+    v = (v << 6) | static_cast<unsigned>(at - alphabet);
+    bits += 6;
+    if (bits >= 8) {
+      bits -= 8;
+      out += static_cast<char>((v >> bits) & 0xFF);
+    }
+  }
+  return out;
+}
+
+// Every string of a JSON document, decoded, at every level: the values and keys, and the text of
+// each string that is JSON itself.
+void all_strings(const nlohmann::json& j, std::vector<std::string>& out, int depth = 0) {
+  if (j.is_string()) {
+    out.push_back(j.get<std::string>());
+    if (depth < 4) {
+      const auto inner = nlohmann::json::parse(out.back(), nullptr, false);
+      if (!inner.is_discarded() && (inner.is_object() || inner.is_array())) all_strings(inner, out, depth + 1);
+    }
+  } else if (j.is_object()) {
+    for (const auto& [k, v] : j.items()) {
+      out.push_back(k);
+      all_strings(v, out, depth);
+    }
+  } else if (j.is_array()) {
+    for (const auto& v : j) all_strings(v, out, depth);
+  }
+}
+
+bool leaks(const std::string& body, std::string_view secret) {
+  if (body.find(secret) != std::string::npos) return true;
+  std::vector<std::string> strings;
+  all_strings(nlohmann::json::parse(body), strings);
+  for (const auto& s : strings)
+    if (s.find(secret) != std::string::npos || unb64(s.substr(s.find(',') == std::string::npos ? 0 : s.find(',') + 1)).find(secret) != std::string::npos)
+      return true;
+  return false;
+}
+
+}  // namespace
+
+TEST_CASE("a key given twice in one object is refused, named when it is a plain name") {
+  CHECK(walk(R"({"a":1,"b":2,"a":3})")->reason == std::string_view("a key given twice in one object"));
+  CHECK(walk(R"({"a":1,"b":2,"a":3})")->key == "a");
+  CHECK(walk(R"({"a":1,"b":2,"a":3})")->kind == JsonError::Kind::duplicate_key);
+  // The same key however it is written.
+  CHECK(walk(R"({"messages":[{"type":"text","\u0074ype":"image"}]})")->key == "type");
+  // Not named when it could be the user's text.
+  const auto e = walk("{\"input\":{\"" + kAws + "\":1,\"" + kAws + "\":2}}");
+  REQUIRE(e);
+  CHECK(e->key.empty());
+  // The same key in different objects is fine; so is a replies' walk that allows them.
+  CHECK_FALSE(walk(R"({"a":{"a":1},"b":[{"a":1},{"a":2}]})"));
+  JsonLimits lax;
+  lax.refuse_duplicate_keys = false;
+  CHECK_FALSE(walk(R"({"a":1,"a":2})", lax));
+  // An object with many keys is checked as well.
+  std::string wide = "{";
+  for (int i = 0; i < 100; ++i) wide += "\"k" + std::to_string(i) + "\":" + std::to_string(i) + ",";
+  CHECK_FALSE(walk(wide + "\"end\":0}"));
+  CHECK(walk(wide + "\"k7\":0}"));
+  // Redaction refuses it, naming the key.
+  auto scratch = builtin().make_scratch();
+  auto r = redact_body(R"({"model":"m","messages":[{"role":"user","content":"a","content":"b"}]})", ApiShape::openai_chat,
+                       builtin(), *scratch, RedactMode::mask, nullptr, nullptr);
+  REQUIRE_FALSE(r);
+  CHECK(r.error().message.find("\"content\"") != std::string::npos);
+}
+
+TEST_CASE("keys and ids are scanned everywhere, and one secret keeps one placeholder") {
+  const Pseudonymizer p = test_pseudonymizer();
+  PlaceholderMap map;
+  const std::string body = fill(R"({"model":"gpt-4o","messages":[
+    {"role":"assistant","content":null,"tool_calls":[{"id":"{GH}","type":"function","function":{"name":"f","arguments":"{}"}}]},
+    {"role":"tool","tool_call_id":"{GH}","content":"ok","{AWS}":true}]})", {{"GH", kGithub}, {"AWS", kAws}});
+  const auto r = redact_ok(body, ApiShape::openai_chat, builtin(), RedactMode::pseudonymize, &p, &map);
+  CHECK_FALSE(leaks(r.body, kGithub));
+  CHECK_FALSE(leaks(r.body, kAws));
+  const auto doc = nlohmann::json::parse(r.body);
+  CHECK(doc["messages"][0]["tool_calls"][0]["id"] == doc["messages"][1]["tool_call_id"]);
+  CHECK(map.size() == 2);
+}
+
+TEST_CASE("JSON inside a string is scanned at every level, and both levels stay valid") {
+  const Pseudonymizer p = test_pseudonymizer();
+  // The known secret Sup3r"Secret\Pass/42 written inside arguments: its quote and backslash are
+  // escaped twice, and the slash as \\\/ — a one-level scan sees none of it.
+  const std::string t = R"({"messages":[{"role":"assistant","tool_calls":[{"id":"c","type":"function","function":{"name":"db","arguments":"{\"dsn\": \"host=db pw={S}\", \"n\": [1, {\"deep\": \"{S}\"}]}"}}]}]})";
+  const std::string body = fill(t, {{"S", R"(Sup3r\\\"Secret\\\\Pass\\\/42)"}});
+  REQUIRE(nlohmann::json::parse(body).is_object());
+  PlaceholderMap map;
+  const auto r = redact_ok(body, ApiShape::openai_chat, escapes_engine(), RedactMode::pseudonymize, &p, &map);
+  CHECK(r.redactions == 2);
+  CHECK_FALSE(leaks(r.body, "Sup3r\"Secret\\Pass/42"));
+  CHECK_FALSE(leaks(r.body, "Secret"));
+  const auto args = nlohmann::json::parse(
+      nlohmann::json::parse(r.body)["messages"][0]["tool_calls"][0]["function"]["arguments"].get<std::string>());
+  CHECK(args["n"][0] == 1);
+  // Restoring the arguments as the reply's restorer does gives back the original value.
+  const std::string restored_args = restore(args.dump(), map, Restorer::Escape::json_string);
+  CHECK(nlohmann::json::parse(restored_args)["n"][1]["deep"] == "Sup3r\"Secret\\Pass/42");
+
+  // A string that only looks like JSON is scanned as the text it is.
+  const std::string text = fill(R"({"messages":[{"role":"user","content":"{not json {AWS}}"}]})", {{"AWS", kAws}});
+  CHECK(redact_ok(text, ApiShape::openai_chat).body == fill(R"({"messages":[{"role":"user","content":"{not json {AWS}}"}]})", {{"AWS", kMaskAws}}));
+
+  // JSON in a string in a string ... more than four levels down is refused, not half-scanned.
+  std::string deep = "{\"k\":1}";
+  for (int i = 0; i < 5; ++i) deep = "{\"a\":\"" + x420::json_string_body(deep) + "\"}";
+  auto scratch = builtin().make_scratch();
+  auto refused = redact_body(deep, ApiShape::openai_chat, builtin(), *scratch, RedactMode::mask, nullptr, nullptr);
+  REQUIRE_FALSE(refused);
+  CHECK(refused.error().message.find("levels deep") != std::string::npos);
+}
+
+TEST_CASE("PEM blocks: cut before their END line, or longer than any window, go whole") {
+  const std::string begin = "-----BEGIN " "RSA PRIVATE KEY-----";
+  std::string body64;
+  for (int i = 0; i < 400; ++i) body64 += "MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun" + std::to_string(i % 10) + "\\n";
+  // Cut: no END line, then a second message with a key of its own.
+  const std::string cut = R"({"messages":[{"role":"tool","content":")" + begin + "\\n" + body64.substr(0, 700) +
+                          "[output truncated]\"},{\"role\":\"user\",\"content\":\"also " + kAws + "\"}]}";
+  const auto r = redact_ok(cut, ApiShape::openai_chat);
+  CHECK(r.redactions == 2);
+  CHECK(r.body.find("MIIEow") == std::string::npos);
+  CHECK_FALSE(leaks(r.body, kAws));
+  // Long: 26,000 characters of body, END line and all.
+  const std::string end = "-----END " "RSA PRIVATE KEY-----";
+  const std::string long_key = R"({"messages":[{"role":"user","content":"key:\n)" + begin + "\\n" + body64 + end + "\\nthanks\"}]}";
+  REQUIRE(long_key.size() > 26000);
+  const auto l = redact_ok(long_key, ApiShape::openai_chat);
+  CHECK(l.redactions == 1);
+  CHECK(l.body == R"({"messages":[{"role":"user","content":"key:\n[REDACTED:private_key.rsa]\nthanks"}]})");
+}
+
+TEST_CASE("base64 text payloads are decoded, scanned and encoded again; media is counted") {
+  const std::string env = "DEBUG=1\nAWS_ACCESS_KEY_ID=" + kAws + "\nGITHUB_TOKEN=" + kGithub + "\n";
+  SECTION("Anthropic document, base64 text/plain") {
+    const std::string body = R"({"model":"claude","messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"text/plain","data":")" +
+                             b64(env) + R"("}},{"type":"image","source":{"data":")" + b64("\x89PNG\r\n\x1a\n\x01\x02") +
+                             R"(","type":"base64","media_type":"image/png"}}]}]})";
+    const auto r = redact_ok(body, ApiShape::anthropic_messages);
+    CHECK(r.redactions == 2);
+    CHECK(r.unscanned == 1);
+    const auto data = nlohmann::json::parse(r.body)["messages"][0]["content"][0]["source"]["data"].get<std::string>();
+    CHECK(unb64(data) == "DEBUG=1\nAWS_ACCESS_KEY_ID=" + kMaskAws + "\nGITHUB_TOKEN=" + kMaskGithub + "\n");
+    CHECK_FALSE(leaks(r.body, kAws));
+  }
+  SECTION("chat file.file_data and Responses input_file.file_data as data: URLs") {
+    const std::string chat = R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"file","file":{"filename":".env","file_data":"data:text/plain;base64,)" + b64(env) + R"("}}]}]})";
+    const auto c = redact_ok(chat, ApiShape::openai_chat);
+    CHECK(c.redactions == 2);
+    const auto url = nlohmann::json::parse(c.body)["messages"][0]["content"][0]["file"]["file_data"].get<std::string>();
+    REQUIRE(url.rfind("data:text/plain;base64,", 0) == 0);
+    CHECK(unb64(url.substr(23)).find(kMaskAws) != std::string::npos);
+    const std::string responses = R"({"model":"gpt-4.1","input":[{"role":"user","content":[{"type":"input_file","filename":"c.json","file_data":"data:application\/json;base64,)" + b64("{\"token\": \"" + kGithub + "\"}") + R"("}]}]})";
+    const auto rs = redact_ok(responses, ApiShape::openai_responses);
+    CHECK(rs.redactions == 1);
+    CHECK_FALSE(leaks(rs.body, kGithub));
+  }
+  SECTION("an undeclared payload that reads as text is scanned; PDF and binary are counted") {
+    const std::string body = R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"file","file":{"file_data":")" + b64(env) +
+                             R"("}},{"type":"file","file":{"file_data":"data:application/pdf;base64,JVBERi0xLjQK"}},{"type":"image_url","image_url":{"url":"data:image/png;base64,)" + kPngWithRun + R"("}}]}]})";
+    const auto r = redact_ok(body, ApiShape::openai_chat);
+    CHECK(r.redactions == 2);
+    CHECK(r.unscanned == 2);
+    CHECK(r.body.find(kPngWithRun) != std::string::npos);  // media goes through byte for byte
+  }
+  SECTION("a payload declared as text that does not decode is refused") {
+    auto scratch = builtin().make_scratch();
+    auto r = redact_body(R"({"messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"text/plain","data":"QUJD="}}]}]})",
+                         ApiShape::anthropic_messages, builtin(), *scratch, RedactMode::mask, nullptr, nullptr);
+    REQUIRE_FALSE(r);
+    CHECK(r.error().message.find("does not decode") != std::string::npos);
+  }
+}
+
+TEST_CASE("a secret split across adjacent text parts of one message is found in their concatenation") {
+  const std::string head = kAws.substr(0, 9), tail = kAws.substr(9);
+  for (auto shape : {ApiShape::openai_chat, ApiShape::anthropic_messages}) {
+    const std::string body = R"({"model":"m","messages":[{"role":"user","content":[{"type":"text","text":"my key is )" + head +
+                             R"("},{"type":"text","text":")" + tail + R"( thanks"}]}]})";
+    const Pseudonymizer p = test_pseudonymizer();
+    PlaceholderMap map;
+    const auto r = redact_ok(body, shape, builtin(), RedactMode::pseudonymize, &p, &map);
+    CHECK(r.redactions == 1);
+    CHECK(r.body.find(head) == std::string::npos);
+    CHECK(r.body.find(tail) == std::string::npos);
+    const auto doc = nlohmann::json::parse(r.body);
+    const std::string first = doc["messages"][0]["content"][0]["text"], second = doc["messages"][0]["content"][1]["text"];
+    CHECK(second == " thanks");
+    // The whole secret is behind the first part's placeholder.
+    CHECK(restore(first, map) == "my key is " + kAws);
+  }
+  // Parts that are not adjacent (an image between) or in different messages are not joined.
+  const std::string apart = R"({"messages":[{"role":"user","content":[{"type":"text","text":")" + head +
+                            R"("},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":")" + tail + R"("}]}]})";
+  CHECK(redact_ok(apart, ApiShape::openai_chat).redactions == 0);
 }
