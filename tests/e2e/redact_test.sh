@@ -14,6 +14,13 @@ expect_contains "$ERR" "redacted 3" "counts on stderr"
 expect_exit 0 "mask from stdin" bash -c "'$X420_BIN' redact < '$WORK/prompt.txt'"
 expect_not_contains "$OUT" "$AWS_ID" "stdin redacted"
 
+# Prose: a .env line and a curl header inside a sentence; only the secrets change.
+PW="Q$(rand 10)7q$(rand 10)3x"
+KEY="k$(rand 14)5z$(rand 14)8"
+printf 'my config has DB_PASSWORD=%s please fix; curl -H "x-api-key: %s" https://api.example.com/v1 says 401.\n' "$PW" "$KEY" >"$WORK/prose.txt"
+expect_exit 0 "mask prose" x420 redact "$WORK/prose.txt"
+expect_eq "$OUT" 'my config has DB_PASSWORD=[REDACTED:generic.password_inline] please fix; curl -H "x-api-key: [REDACTED:generic.http_header_credential]" https://api.example.com/v1 says 401.' "mid-sentence password and curl header masked, the sentence kept"
+
 expect_exit 0 "init" x420 init
 expect_exit 0 "pseudonymize" x420 redact --mode pseudonymize "$WORK/prompt.txt"
 FIRST=$OUT
