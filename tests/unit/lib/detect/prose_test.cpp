@@ -55,6 +55,8 @@ TEST_CASE("an assignment quoted mid-sentence is found whole and redacted in plac
       {"the callback got access_token=h8Jk2LmN4pQr6StU8vWx0yZa2BcD4eF&expires_in=3600 back", "h8Jk2LmN4pQr6StU8vWx0yZa2BcD4eF", "generic.secret_inline"},
       {R"(my settings.json has "apiKey": "h8Jk2LmN4pQr6StU8vWx0yZa2BcD4eF" and it fails)", "h8Jk2LmN4pQr6StU8vWx0yZa2BcD4eF", "generic.secret_quoted"},
       {R"(my settings.json has "password": "Hn4kQz8x9Lw" in it)", "Hn4kQz8x9Lw", "generic.password_quoted"},
+      {R"(docker inspect says "Env": ["API_TOKEN=7fGh2Jk9LmQw4ErT6yUi8oPa0sDf","PORT=80"])", "7fGh2Jk9LmQw4ErT6yUi8oPa0sDf", "generic.secret_inline"},
+      {R"(the raw body {"env": "DB_PASSWORD=Qm7vX2pL9sKw4RtZ8nBc\nOTHER=1"})", "Qm7vX2pL9sKw4RtZ8nBc", "generic.password_inline"},
   });
 }
 
