@@ -4,6 +4,8 @@
 #include <unicode/edits.h>
 #include <unicode/normalizer2.h>
 #include <unicode/uchar.h>
+#include <unicode/uniset.h>
+#include <unicode/unistr.h>
 
 #include <algorithm>
 #include <array>
@@ -11,8 +13,8 @@
 #include <cstring>
 #include <utility>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
 #endif
 
 #include "lib/common/utf8.h"
@@ -132,12 +134,32 @@ std::size_t reference_at(std::string_view s, std::size_t i, char32_t& cp) {
   return j + 1 - i;
 }
 
+// A frozen ICU set from a pattern, made once; nullptr if ICU refuses it (never, with its data).
+const icu::UnicodeSet* frozen_set(const char16_t* pattern) {
+  UErrorCode status = U_ZERO_ERROR;
+  auto* s = new icu::UnicodeSet(icu::UnicodeString(pattern), status);
+  if (U_FAILURE(status)) {
+    delete s;
+    return nullptr;
+  }
+  s->freeze();
+  return s;  // kept for the life of the process
+}
+
 // Invisible to a reader: general category Cf, or Default_Ignorable_Code_Point (which adds the
-// variation selectors, the combining grapheme joiner and the fillers).
+// variation selectors, the combining grapheme joiner and the fillers). A set's binary search
+// over its ranges costs less than a property lookup each.
+const icu::UnicodeSet* invisible_set() {
+  static const icu::UnicodeSet* set = frozen_set(u"[[:Cf:][:Default_Ignorable_Code_Point:]]");
+  return set;
+}
+
 bool is_invisible(char32_t cp) {
-  if (cp < 0xAD) return false;  // nothing below the soft hyphen is either
-  return u_charType(static_cast<UChar32>(cp)) == U_FORMAT_CHAR ||
-         u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
+  if (cp < 0x600) return cp == 0xAD || cp == 0x34F;  // the only ones below U+0600 (checked in the tests)
+  const icu::UnicodeSet* set = invisible_set();
+  return set ? set->contains(static_cast<UChar32>(cp))
+             : u_charType(static_cast<UChar32>(cp)) == U_FORMAT_CHAR ||
+                   u_hasBinaryProperty(static_cast<UChar32>(cp), UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
 }
 
 char32_t decode_utf8(std::string_view s, std::size_t i, std::size_t n) {
@@ -234,33 +256,62 @@ std::pair<std::size_t, std::size_t> wrap_at(std::string_view s, std::size_t k, s
 
 // ---- The fast check. ----
 
-// The first byte at or after `from` that could start a change, or s.size(): non-ASCII, '%',
-// '&', ESC, CR or LF. Sixteen bytes a step where SSE2 is there (every x86-64), as memchr does.
+// The first byte at or after `from` that could start a change, or s.size(): a control byte
+// (ESC, CR and LF among them), a non-ASCII byte, '%' or '&'. One signed compare finds both
+// the controls and the bytes >= 0x80 (negative as signed). 64 bytes a step with AVX2 where the
+// CPU has it, else 16 with SSE2 (every x86-64), as memchr does; the caller looks closer.
+bool is_candidate(unsigned char c) { return c < 0x20 || c >= 0x80 || c == '%' || c == '&'; }
+
+#if defined(__x86_64__) && (defined(__GNUC__) || defined(__clang__))
+#define X420_NORMALIZE_AVX2 1
+__attribute__((target("avx2"))) inline __m256i candidates32(const char* q) {
+  const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(q));
+  const __m256i controls = _mm256_cmpgt_epi8(_mm256_set1_epi8(0x20), v);
+  return _mm256_or_si256(controls, _mm256_or_si256(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('%')),
+                                                   _mm256_cmpeq_epi8(v, _mm256_set1_epi8('&'))));
+}
+
+__attribute__((target("avx2"))) std::size_t next_candidate_avx2(const char* p, std::size_t i, std::size_t n) {
+  for (; i + 64 <= n; i += 64) {
+    const __m256i a = candidates32(p + i), b = candidates32(p + i + 32);
+    const __m256i any = _mm256_or_si256(a, b);
+    if (!_mm256_testz_si256(any, any)) {
+      const std::uint64_t mask = static_cast<std::uint32_t>(_mm256_movemask_epi8(a)) |
+                                 (static_cast<std::uint64_t>(static_cast<std::uint32_t>(_mm256_movemask_epi8(b))) << 32);
+      return i + static_cast<std::size_t>(__builtin_ctzll(mask));
+    }
+  }
+  return i;  // fewer than 64 bytes left: the SSE2 loop finishes
+}
+
+bool has_avx2() {
+  static const bool yes = __builtin_cpu_supports("avx2");
+  return yes;
+}
+#endif
+
 std::size_t next_candidate(std::string_view s, std::size_t from) {
   const char* p = s.data();
   const std::size_t n = s.size();
   std::size_t i = from;
-#if defined(__SSE2__)
-  const __m128i pct = _mm_set1_epi8('%'), amp = _mm_set1_epi8('&'), esc = _mm_set1_epi8('\x1B');
-  const __m128i lf = _mm_set1_epi8('\n'), cr = _mm_set1_epi8('\r');
-  const auto hits = [&](const char* q) {
-    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q));
-    const __m128i m = _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, amp)),
-                                   _mm_or_si128(_mm_or_si128(_mm_cmpeq_epi8(v, esc), _mm_cmpeq_epi8(v, lf)),
-                                                _mm_cmpeq_epi8(v, cr)));
-    return static_cast<unsigned>(_mm_movemask_epi8(_mm_or_si128(m, v)));  // v: the high bit
-  };
-  for (; i + 32 <= n; i += 32) {
-    const unsigned a = hits(p + i), b = hits(p + i + 16);
-    if (a | b) return i + static_cast<std::size_t>(__builtin_ctz(a | (b << 16)));
+#if defined(X420_NORMALIZE_AVX2)
+  if (n - i >= 64 && has_avx2()) {
+    i = next_candidate_avx2(p, i, n);
+    if (i + 64 <= n) return i;
   }
-  for (; i + 16 <= n; i += 16)
-    if (const unsigned a = hits(p + i)) return i + static_cast<std::size_t>(__builtin_ctz(a));
 #endif
-  for (; i < n; ++i) {
-    const auto c = static_cast<unsigned char>(p[i]);
-    if (c >= 0x80 || c == '%' || c == '&' || c == 0x1B || c == '\n' || c == '\r') return i;
+#if defined(__SSE2__)
+  const __m128i controls = _mm_set1_epi8(0x20), pct = _mm_set1_epi8('%'), amp = _mm_set1_epi8('&');
+  for (; i + 16 <= n; i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i));
+    const __m128i m = _mm_or_si128(_mm_cmpgt_epi8(controls, v),
+                                   _mm_or_si128(_mm_cmpeq_epi8(v, pct), _mm_cmpeq_epi8(v, amp)));
+    if (const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(m)))
+      return i + static_cast<std::size_t>(__builtin_ctz(mask));
   }
+#endif
+  for (; i < n; ++i)
+    if (is_candidate(static_cast<unsigned char>(p[i]))) return i;
   return n;
 }
 
@@ -273,36 +324,44 @@ const icu::Normalizer2* nfkc() {
   return instance;
 }
 
-// Calls f(begin, end) for each maximal run of well-formed UTF-8 that holds a non-ASCII byte;
-// ICU then never sees an ill-formed byte, which passes through as it is.
-template <class F>
-void for_each_utf8_run(std::string_view s, F&& f) {
-  std::size_t i = 0, run = 0;
-  bool wide = false;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    if (c < 0x80) {
-      ++i;
-      continue;
-    }
-    const std::size_t n = utf8_sequence_length(s, i);
-    if (n) {
-      wide = true;
-      i += n;
-      continue;
-    }
-    if (wide) f(run, i);
-    wide = false;
-    run = ++i;
+// The first byte >= 0x80 at or after `from`, or s.size().
+std::size_t next_wide(std::string_view s, std::size_t i) {
+#if defined(__SSE2__)
+  for (; i + 16 <= s.size(); i += 16) {
+    const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(s.data() + i));
+    if (const unsigned mask = static_cast<unsigned>(_mm_movemask_epi8(v)))
+      return i + static_cast<std::size_t>(__builtin_ctz(mask));
   }
-  if (wide) f(run, s.size());
+#endif
+  for (; i < s.size(); ++i)
+    if (static_cast<unsigned char>(s[i]) >= 0x80) return i;
+  return s.size();
 }
 
+// Calls f(begin, end) for each stretch of `s` NFKC may change: a maximal run of well-formed
+// non-ASCII UTF-8 and the ASCII byte before it (a base letter composes with a following
+// combining mark). Every ASCII byte starts a new normalisation segment (it composes with nothing
+// before it), so normalising these stretches alone is normalising the whole; ASCII between them
+// never goes to ICU, nor does an ill-formed byte, which passes through as it is.
+template <class F>
+void for_each_nfkc_stretch(std::string_view s, F&& f) {
+  std::size_t i = next_wide(s, 0);
+  while (i < s.size()) {
+    const std::size_t begin = i > 0 && static_cast<unsigned char>(s[i - 1]) < 0x80 ? i - 1 : i;
+    std::size_t n;
+    while (i < s.size() && static_cast<unsigned char>(s[i]) >= 0x80 && (n = utf8_sequence_length(s, i))) i += n;
+    if (i > begin + (begin < i && static_cast<unsigned char>(s[begin]) < 0x80 ? 1 : 0)) f(begin, i);
+    if (i < s.size() && static_cast<unsigned char>(s[i]) >= 0x80) ++i;  // an ill-formed byte
+    i = next_wide(s, i);
+  }
+}
+
+// NFKC would change s[begin, end).
 bool nfkc_changes(std::string_view s) {
   const icu::Normalizer2* n = nfkc();
   if (!n) return false;
   bool changes = false;
-  for_each_utf8_run(s, [&](std::size_t b, std::size_t e) {
+  for_each_nfkc_stretch(s, [&](std::size_t b, std::size_t e) {
     if (changes) return;
     UErrorCode status = U_ZERO_ERROR;
     const bool normalized = n->isNormalizedUTF8(icu::StringPiece(s.data() + b, static_cast<int32_t>(e - b)), status);
@@ -311,9 +370,17 @@ bool nfkc_changes(std::string_view s) {
   return changes;
 }
 
+// A code point after which NFKC needs a closer look: NFKC_Quick_Check No or Maybe, or a
+// combining mark (canonical order). A text with none is NFKC already (UAX #15's quick check),
+// and most non-ASCII text (accented letters, CJK, punctuation) has none.
+bool nfkc_suspect(char32_t cp) {
+  static const icu::UnicodeSet* set = frozen_set(u"[\\p{NFKC_QC=No}\\p{NFKC_QC=Maybe}\\P{ccc=0}]");
+  return !set || set->contains(static_cast<UChar32>(cp));
+}
+
 // True when some step would change `s`.
 bool needs_normalization(std::string_view s) {
-  bool wide = false;
+  bool suspect = false;
   std::size_t line_begin = 0;
   std::size_t i = next_candidate(s, 0);
   while (i < s.size()) {
@@ -332,18 +399,18 @@ bool needs_normalization(std::string_view s) {
       if (from != to) return true;
       if (c == '\r' && i + 1 < s.size() && s[i + 1] == '\n') step = 2;
       line_begin = i + step;
-    } else {
+    } else if (static_cast<unsigned char>(c) >= 0x80) {
       const std::size_t n = utf8_sequence_length(s, i);
       if (n) {
-        wide = true;
         step = n;
         cp = decode_utf8(s, i, n);
         if (cp == 0x9B || cp == 0x9D || is_invisible(cp)) return true;
+        suspect = suspect || nfkc_suspect(cp);
       }
     }
     i = next_candidate(s, i + step);
   }
-  return wide && nfkc_changes(s);
+  return suspect && nfkc_changes(s);
 }
 
 // ---- The steps. Each maps its output to its input; compose() chains the maps. ----
@@ -411,7 +478,7 @@ Stage remove_step(std::string_view in) {
   Stage out;
   out.text.reserve(in.size());
   std::size_t copied = 0, i = 0;
-  while (i < in.size()) {
+  while ((i = next_candidate(in, i)) < in.size()) {
     const auto c = static_cast<unsigned char>(in[i]);
     if (c < 0x80 && c != 0x1B) {
       ++i;
@@ -443,7 +510,7 @@ Stage nfkc_step(std::string_view in) {
   Stage out;
   const icu::Normalizer2* n = nfkc();
   std::size_t copied = 0;
-  for_each_utf8_run(in, [&](std::size_t b, std::size_t e) {
+  for_each_nfkc_stretch(in, [&](std::size_t b, std::size_t e) {
     if (!n) return;
     const icu::StringPiece piece(in.data() + b, static_cast<int32_t>(e - b));
     UErrorCode status = U_ZERO_ERROR;
@@ -474,19 +541,21 @@ Stage nfkc_step(std::string_view in) {
 Stage join_step(std::string_view in) {
   Stage out;
   out.text.reserve(in.size());
-  std::size_t copied = 0, line_begin = 0;
-  for (std::size_t i = 0; i < in.size(); ++i) {
-    if (in[i] != '\n' && in[i] != '\r') continue;
+  std::size_t copied = 0, line_begin = 0, i = 0;
+  while ((i = next_candidate(in, i)) < in.size()) {
+    if (in[i] != '\n' && in[i] != '\r') {
+      ++i;
+      continue;
+    }
     const auto [from, to] = wrap_at(in, i, line_begin);
     const std::size_t step = (in[i] == '\r' && i + 1 < in.size() && in[i + 1] == '\n') ? 2 : 1;
     line_begin = i + step;
     if (from == to) {
-      i += step - 1;
+      i += step;
       continue;
     }
     out.copy(in, copied, from);
-    copied = to;
-    i = to - 1;
+    copied = i = to;
   }
   out.copy(in, copied, in.size());
   return out;

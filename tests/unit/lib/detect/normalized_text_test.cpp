@@ -1,5 +1,6 @@
 // lib/detect/normalized_text: the view a model would read, and its map back to the bytes sent.
 #include <catch2/catch.hpp>
+#include <unicode/uchar.h>
 
 #include <random>
 #include <string>
@@ -97,6 +98,14 @@ TEST_CASE("invisible characters are dropped", "[normalize]") {
   CHECK(view_of("tag\U000E0041\U000E007Fged") == "tagged");
   CHECK(view_of("vs\uFE0F16\uFE00 cgj\u034Fx") == "vs16 cgjx");
   CHECK(view_of("\u200B") == "");
+  SECTION("below U+0600 only the soft hyphen and the grapheme joiner are invisible") {
+    // normalized_text.cpp answers for these without asking ICU.
+    for (UChar32 c = 0x80; c < 0x600; ++c) {
+      const bool invisible = u_charType(c) == U_FORMAT_CHAR || u_hasBinaryProperty(c, UCHAR_DEFAULT_IGNORABLE_CODE_POINT);
+      INFO(c);
+      CHECK(invisible == (c == 0xAD || c == 0x34F));
+    }
+  }
   SECTION("visible non-ASCII stays") {
     CHECK(view_of("\u00e9\u200B\u00e9") == "\u00e9\u00e9");
   }
