@@ -101,6 +101,8 @@ constexpr NamedReference kNamedReferences[] = {
     {"verbar", U'|'},    {"vert", U'|'},         {"zwj", U'\u200D'},
     {"zwnj", U'\u200C'},
 };
+static_assert(std::is_sorted(std::begin(kNamedReferences), std::end(kNamedReferences),
+                             [](const NamedReference& a, const NamedReference& b) { return a.name < b.name; }));
 
 // A character reference at s[i] ('&'): how many bytes it spans (0: none) and its code point.
 std::size_t reference_at(std::string_view s, std::size_t i, char32_t& cp) {
@@ -642,8 +644,7 @@ OriginalSpan NormalizedText::original_span(std::size_t begin, std::size_t end) c
   return {start_of(begin), end_of(end - 1)};
 }
 
-std::optional<NormalizedText> normalize_for_scan(std::string_view utf8) {
-  if (!needs_normalization(utf8)) return std::nullopt;
+NormalizedText normalize_always(std::string_view utf8) {
   Stage decoded = decode_step(utf8);
   Stage removed = remove_step(decoded.text);
   std::vector<Piece> map = compose(removed.pieces, decoded.pieces, decoded.text.size());
@@ -651,8 +652,14 @@ std::optional<NormalizedText> normalize_for_scan(std::string_view utf8) {
   map = compose(folded.pieces, map, removed.text.size());
   Stage joined = join_step(folded.text);
   map = compose(joined.pieces, map, folded.text.size());
-  if (joined.text == utf8) return std::nullopt;
   return NormalizedText(std::move(joined.text), std::move(map), utf8.size());
+}
+
+std::optional<NormalizedText> normalize_for_scan(std::string_view utf8) {
+  if (!needs_normalization(utf8)) return std::nullopt;
+  NormalizedText view = normalize_always(utf8);
+  if (view.text() == utf8) return std::nullopt;
+  return view;
 }
 
 }  // namespace x420::detect

@@ -80,7 +80,8 @@ class NormalizedText {
 // pass, close to memchr's speed (bench/normalize_bench.cpp); each line break, '%' or '&' costs a
 // look at its neighbours, and non-ASCII text a pass over its code points and ICU's NFKC check.
 // Never throws for any input (ill-formed UTF-8 passes through unchanged); time and memory are
-// linear in the input (the view is at most 11 times its size, NFKC's widest expansion).
+// linear in the input (the view is at most 11 times its size, NFKC's widest expansion). Safe to
+// call from any number of threads at once.
 //
 // The steps, in this order, each reading the output of the one before:
 //  1. Decoding, one layer (never again on its own output, so "%2541" is "%41"):
@@ -112,5 +113,9 @@ class NormalizedText {
 //     - that run is not an assignment "NAME=value" (an '=' inside it followed by something
 //       other than '=': base64 padding is not an assignment), so .env files stay lines.
 std::optional<NormalizedText> normalize_for_scan(std::string_view utf8);
+
+// The same steps without the check: always a view, the input's own bytes when nothing applies.
+// For tests and the fuzz target, which hold normalize_for_scan's nullopt to it.
+NormalizedText normalize_always(std::string_view utf8);
 
 }  // namespace x420::detect
