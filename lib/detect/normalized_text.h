@@ -105,13 +105,14 @@ class NormalizedText {
 //  4. Joining hard-wrapped tokens. A line break ("\n", "\r\n" or "\r") is removed, with the
 //     spaces and tabs around it and one backslash right before them, when all hold:
 //     - the line ends (before that backslash and spaces) with a run of at least 16 token
-//       characters [A-Za-z0-9+/=_-], and the line is at least 40 bytes long up to that point
-//       (short lines of tokens, such as one key per line, are lists, not wraps);
+//       characters [A-Za-z0-9+/=_-], and the line is at least 40 bytes long up to there, not
+//       counting its indentation (short lines of tokens, such as one key per line, are lists);
 //     - the next line, after its spaces and tabs, starts with a token character, and its first
 //       run of them is followed by the end of the text, a line break, or a character other
 //       than a space, a tab or ':' (so the next line is not prose, a YAML key or a command);
-//     - that run is not an assignment "NAME=value" (an '=' inside it followed by something
-//       other than '=': base64 padding is not an assignment), so .env files stay lines.
+//     - that run is not an assignment "NAME=value" (an '=' after its first character followed
+//       by a token character other than '='; base64 padding is not one), so .env files stay
+//       lines.
 std::optional<NormalizedText> normalize_for_scan(std::string_view utf8);
 
 // The same steps without the check: always a view, the input's own bytes when nothing applies.

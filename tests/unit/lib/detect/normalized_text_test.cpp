@@ -5,8 +5,11 @@
 #include <random>
 #include <string>
 #include <string_view>
+#include <utility>
+#include <vector>
 
 #include "lib/detect/normalized_text.h"
+#include "support/engines.h"
 
 using namespace x420;
 using namespace x420::detect;
@@ -279,6 +282,32 @@ TEST_CASE("a key hidden by a ZWSP, a colour code or %41 is whole in the view", "
     REQUIRE(at != std::string_view::npos);
     CHECK(original_of(s, *v, at, at + key.size()) == h);
     check_map(s, *v);
+  }
+}
+
+TEST_CASE("the built-in rules find a hidden key in the view, and its span maps to the bytes sent", "[normalize]") {
+  const auto engine = x420::test::builtin_engine();
+  auto scratch = engine->make_scratch();
+  const auto aws_spans = [&](std::string_view text) {
+    std::vector<std::pair<std::size_t, std::size_t>> spans;
+    for (const Finding& f : engine->scan(text, *scratch))
+      if (engine->rule(f.rule).id == "aws.access_key_id") spans.emplace_back(f.start, f.end);
+    return spans;
+  };
+  const std::string hidden[] = {
+      kAws.substr(0, 8) + kZwsp + kAws.substr(8),
+      kAws.substr(0, 4) + "\x1B[1;31m" + kAws.substr(4, 6) + "\x1B[0m" + kAws.substr(10),
+      "%41" + kAws.substr(1),
+  };
+  for (const std::string& h : hidden) {
+    const std::string s = "my aws_access_key_id = " + h + " please keep it";
+    INFO(s);
+    CHECK(aws_spans(s).empty());  // what the scan alone would have let through
+    const auto v = normalize_for_scan(s);
+    REQUIRE(v);
+    const auto spans = aws_spans(v->text());
+    REQUIRE(spans.size() == 1);
+    CHECK(original_of(s, *v, spans[0].first, spans[0].second) == h);
   }
 }
 
