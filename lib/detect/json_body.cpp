@@ -12,6 +12,7 @@
 #include "lib/common/utf8.h"
 #include "lib/crypto/base64.h"
 #include "lib/crypto/secret_bytes.h"
+#include "lib/detect/normalized_text.h"
 
 namespace x420::detect {
 
@@ -610,7 +611,18 @@ class ScanText {
     std::vector<std::pair<std::uint32_t, std::uint32_t>> pieces;  // (at, segment index)
   };
 
-  ~ScanText() { crypto::wipe(text); }
+  // A value's normalised view (what a model would read: invisible characters, escape codes and
+  // encodings undone), when it differs: a segment of its own, mapped back to its value's bytes.
+  struct Viewed {
+    std::uint32_t dec_begin, dec_end;  // the view in `text`
+    std::uint32_t segment;             // the value it is a view of
+    NormalizedText view;
+  };
+
+  ~ScanText() {
+    crypto::wipe(text);
+    for (auto& v : views_) v.view.wipe();
+  }
 
   // Returns the new segment's index.
   std::size_t add(std::string_view body, JsonPath path, const StringValue& v);
@@ -618,6 +630,7 @@ class ScanText {
   void join(const std::vector<std::size_t>& segments);
   const Segment* segment_of(std::uint64_t dec_begin, std::uint64_t dec_end) const;
   const Joined* joined_at(std::uint64_t dec) const;
+  const Viewed* view_at(std::uint64_t dec_begin, std::uint64_t dec_end) const;
   const Segment& segment(std::size_t index) const { return segments_[index]; }
   // Raw span of decoded [dec_begin, dec_end), widened to whole escapes and UTF-8 characters.
   std::pair<std::size_t, std::size_t> raw_span(std::string_view body, const Segment& s,
@@ -631,6 +644,7 @@ class ScanText {
   std::vector<Segment> segments_;
   std::vector<Escape> escapes_;
   std::vector<Joined> joined_;  // after every segment in the text
+  std::vector<Viewed> views_;   // each right after its segment
 };
 
 constexpr std::array<std::string_view, 13> kProseKeys = {
@@ -638,18 +652,21 @@ constexpr std::array<std::string_view, 13> kProseKeys = {
     "arguments", "thinking", "output", "description", "stop",  "stop_sequences"};
 
 std::size_t ScanText::add(std::string_view body, JsonPath path, const StringValue& v) {
-  segment_starts.push_back(text.size());
-  text += '\n';
-  bool quoted = false;
+  std::string_view context;  // the key, when its value is not prose
   if (!v.is_key && !path.empty() && !path.back().is_index) {
     const std::string_view key = path.back().key;
-    if (key.size() <= 64 && key.find('\\') == std::string_view::npos && !one_of(key, kProseKeys)) {
-      text += '"';
-      text += key;
-      text += "\": \"";
-      quoted = true;
-    }
+    if (key.size() <= 64 && key.find('\\') == std::string_view::npos && !one_of(key, kProseKeys)) context = key;
   }
+  const auto open_line = [&] {
+    segment_starts.push_back(text.size());
+    text += '\n';
+    if (!context.empty()) {
+      text += '"';
+      text += context;
+      text += "\": \"";
+    }
+  };
+  open_line();
   Segment s{};
   s.dec_begin = static_cast<std::uint32_t>(text.size());
   s.raw_begin = static_cast<std::uint32_t>(v.begin);
@@ -659,8 +676,25 @@ std::size_t ScanText::add(std::string_view body, JsonPath path, const StringValu
   s.dec_end = static_cast<std::uint32_t>(text.size());
   s.escapes_end = static_cast<std::uint32_t>(escapes_.size());
   segments_.push_back(s);
-  if (quoted) text += '"';
-  return segments_.size() - 1;
+  if (!context.empty()) text += '"';
+  const std::size_t index = segments_.size() - 1;
+  if (auto view = normalize_for_scan(std::string_view(text).substr(s.dec_begin, s.dec_end - s.dec_begin))) {
+    open_line();  // the view on a line of its own, with its value's key context
+    Viewed viewed{static_cast<std::uint32_t>(text.size()), 0, static_cast<std::uint32_t>(index), std::move(*view)};
+    text += viewed.view.text();
+    viewed.dec_end = static_cast<std::uint32_t>(text.size());
+    if (!context.empty()) text += '"';
+    views_.push_back(std::move(viewed));
+  }
+  return index;
+}
+
+const ScanText::Viewed* ScanText::view_at(std::uint64_t dec_begin, std::uint64_t dec_end) const {
+  auto it = std::upper_bound(views_.begin(), views_.end(), dec_begin,
+                             [](std::uint64_t d, const Viewed& v) { return d < v.dec_begin; });
+  if (it == views_.begin()) return nullptr;
+  --it;
+  return dec_end <= it->dec_end ? &*it : nullptr;
 }
 
 void ScanText::join(const std::vector<std::size_t>& segments) {
@@ -985,6 +1019,9 @@ Result<BodyRedaction> BodyRedactor::json(std::string_view body, ApiShape shape, 
   out.unscanned = unscanned_;
   out.findings = std::move(findings_);
   std::vector<Splice> splices = std::move(splices_);
+  // Raw spans of the findings in values, so a view's finding of the same secret is not a second.
+  // A view comes right after its value in the scan, so its value's findings are already here.
+  std::vector<std::pair<std::size_t, std::size_t>> found_spans;
   for (const auto& f : found) {
     if (const auto* joined = scan.joined_at(f.start)) {
       // Only a secret that crosses from one part into the next is new here: the first part's
@@ -1007,6 +1044,22 @@ Result<BodyRedaction> BodyRedactor::json(std::string_view body, ApiShape shape, 
                                         : std::string()});
       continue;
     }
+    if (const auto* viewed = f.end > f.start ? scan.view_at(f.start, f.end) : nullptr) {
+      if (f.start < viewed->dec_begin) continue;  // in the key's written context
+      // Found in what a model would read: the placeholder stands for the bytes as sent, so the
+      // restored reply is byte for byte the original, hidden characters and all.
+      const auto& seg = scan.segment(viewed->segment);
+      const OriginalSpan o = viewed->view.original_span(f.start - viewed->dec_begin, f.end - viewed->dec_begin);
+      if (o.end <= o.begin) continue;
+      const std::uint64_t db = seg.dec_begin + o.begin, de = seg.dec_begin + o.end;
+      const auto [begin, end] = scan.raw_span(body, seg, db, de);
+      if (std::find(found_spans.begin(), found_spans.end(), std::pair{begin, end}) != found_spans.end())
+        continue;  // found in the value itself already: one secret, one finding
+      const std::string& rule_id = engine_.rule(f.rule).id;
+      out.findings.emplace_back(rule_id, begin);
+      splices.push_back(Splice{begin, end, replacement_for(rule_id, std::string_view(scan.text).substr(db, de - db))});
+      continue;
+    }
     const auto* seg = f.end > f.start ? scan.segment_of(f.start, f.end) : nullptr;
     if (!seg || f.start < seg->dec_begin) continue;  // in a key's written context
     const auto [begin, end] = scan.raw_span(body, *seg, f.start, f.end);
@@ -1015,6 +1068,7 @@ Result<BodyRedaction> BodyRedactor::json(std::string_view body, ApiShape shape, 
     if (!safe_in_json_string(replacement))
       return make_error(ErrorKind::internal, "rule " + rule_id + " yields a replacement that is not plain ASCII");
     out.findings.emplace_back(rule_id, begin);
+    found_spans.emplace_back(begin, end);
     splices.push_back(Splice{begin, end, std::move(replacement)});
   }
 

@@ -1,5 +1,7 @@
 #include "lib/detect/normalized_text.h"
 
+#include "lib/crypto/secret_bytes.h"
+
 #include <unicode/bytestream.h>
 #include <unicode/edits.h>
 #include <unicode/normalizer2.h>
@@ -623,6 +625,8 @@ std::size_t NormalizedText::piece_at(std::size_t text_offset) const noexcept {
                                    [](std::size_t t, const Piece& p) { return t < p.text_begin; });
   return static_cast<std::size_t>(it - pieces_.begin()) - 1;
 }
+
+void NormalizedText::wipe() noexcept { crypto::wipe(text_); }
 
 OriginalSpan NormalizedText::original_span(std::size_t begin, std::size_t end) const noexcept {
   const std::size_t size = text_.size();

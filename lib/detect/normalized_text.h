@@ -61,6 +61,9 @@ class NormalizedText {
 
   std::size_t original_size() const noexcept { return original_size_; }
 
+  // Overwrites the view's bytes (it holds the decoded text of a secret), for callers that wipe.
+  void wipe() noexcept;
+
   // The map itself, ordered by text_begin (for tests and for callers that walk it).
   const std::vector<Piece>& pieces() const noexcept { return pieces_; }
 

@@ -746,7 +746,7 @@ TEST_CASE("PEM blocks: cut before their END line, or longer than any window, go 
   CHECK(l.body == R"({"messages":[{"role":"user","content":"key:\n[REDACTED:private_key.rsa]\nthanks"}]})");
 }
 
-TEST_CASE("base64 text payloads are decoded, scanned and encoded again; media is counted") {
+TEST_CASE("base64 text payloads are decoded, scanned and encoded again, media is counted") {
   const std::string env = "DEBUG=1\nAWS_ACCESS_KEY_ID=" + kAws + "\nGITHUB_TOKEN=" + kGithub + "\n";
   SECTION("Anthropic document, base64 text/plain") {
     const std::string body = R"({"model":"claude","messages":[{"role":"user","content":[{"type":"document","source":{"type":"base64","media_type":"text/plain","data":")" +
@@ -809,4 +809,19 @@ TEST_CASE("a secret split across adjacent text parts of one message is found in 
   const std::string apart = R"({"messages":[{"role":"user","content":[{"type":"text","text":")" + head +
                             R"("},{"type":"image_url","image_url":{"url":"https://x/y.png"}},{"type":"text","text":")" + tail + R"("}]}]})";
   CHECK(redact_ok(apart, ApiShape::openai_chat).redactions == 0);
+}
+
+TEST_CASE("a secret hidden by a zero-width space, a colour code or percent-encoding is found and restored byte for byte") {
+  const Pseudonymizer p = test_pseudonymizer();
+  for (const std::string& hidden : {kAws.substr(0, 6) + "\\u200b" + kAws.substr(6), kAws.substr(0, 6) + "\xE2\x80\x8B" + kAws.substr(6),
+                                    kAws.substr(0, 5) + "\\u001b[31m" + kAws.substr(5), "%41" + kAws.substr(1)}) {
+    INFO(hidden);
+    const std::string body = R"({"model":"m","messages":[{"role":"user","content":"deploy with )" + hidden + R"( please"}]})";
+    PlaceholderMap map;
+    const auto r = redact_ok(body, ApiShape::openai_chat, builtin(), RedactMode::pseudonymize, &p, &map);
+    CHECK(r.redactions == 1);
+    CHECK(r.body.find(kAws.substr(8)) == std::string::npos);
+    // Restoring gives back exactly what was sent, the hiding characters included.
+    CHECK(nlohmann::json::parse(restore(r.body, map, Restorer::Escape::json_string)) == nlohmann::json::parse(body));
+  }
 }
