@@ -67,7 +67,7 @@ Result<std::optional<Storing>> storing(Proxy& p, const Request& req, const servi
                                             std::to_string(service::kMaxConversationIdLength) +
                                             " printable ASCII characters without spaces");
   if (s.conversation_id.empty()) {
-    auto tenant_key = p.conversation_key_for(key.tenant);
+    auto tenant_key = p.conversation_key_for(key);
     if (!tenant_key) return tenant_key.error();
     // Only when storing: the one DOM of the request, of a body the walk bounded in depth.
     s.conversation_id = derived_conversation_id(**tenant_key, nlohmann::json::parse(forwarded_body, nullptr, false));
@@ -102,16 +102,16 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
   }
   const detect::Pseudonymizer* pseudonymizer = nullptr;
   if (a.policy == RedactionPolicy::pseudonymize) {
-    auto ps = p.pseudonymizer_for(key.tenant);
+    auto ps = p.pseudonymizer_for(key);
     if (!ps) return Refusal{500, "redaction is unavailable", 0, false};
     pseudonymizer = *ps;
-    a.placeholders = &p.placeholders_for(key.tenant);
+    a.placeholders = p.placeholders_for(key);
   }
   Result<detect::BodyRedaction> redacted = make_error(ErrorKind::internal, "");
   try {
     redacted = detect::redact_body(original, endpoint.shape, *p.engine, *p.scratch,
                                    pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask,
-                                   pseudonymizer, a.placeholders, {}, top);
+                                   pseudonymizer, a.placeholders.get(), {}, top);
   } catch (const std::exception&) {
     redacted = make_error(ErrorKind::internal, "the detection engine failed");
   }

@@ -28,7 +28,7 @@ struct Admission {
   RedactionPolicy policy = RedactionPolicy::pseudonymize;
   std::string body;                    // what goes upstream: redacted, model routed, usage asked for
   RequestFields fields;                // as the client sent them
-  detect::PlaceholderMap* placeholders = nullptr;  // the key's map, when replies are restored
+  std::shared_ptr<detect::PlaceholderMap> placeholders;  // the key's map, when replies are restored
   std::shared_ptr<const std::vector<store::UpstreamRow>> upstreams;  // keeps `upstream` alive
   const store::UpstreamRow* upstream = nullptr;
   UpstreamKind kind = UpstreamKind::openai;

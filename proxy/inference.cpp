@@ -50,7 +50,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
 
   std::optional<ReplyCapture> capture;
   if (a.storing) capture.emplace();
-  const RelayRequest relay_request{req, up_req, endpoint, a.placeholders, secret->view(), capture ? &*capture : nullptr};
+  const RelayRequest relay_request{req, up_req, endpoint, a.placeholders.get(), secret->view(), capture ? &*capture : nullptr};
   RelayResult relayed;
   for (int attempt = 0; attempt < 2; ++attempt) {  // a second time only on a fresh connection
     auto connection = co_await p.upstreams.acquire(*url);

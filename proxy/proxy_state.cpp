@@ -24,11 +24,11 @@ Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<con
   configure_tls_client(upstream_tls);
 }
 
-Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const std::string& tenant) {
-  if (auto it = pseudonymizers.find(tenant); it != pseudonymizers.end()) return &it->second;
-  auto key = service::placeholder_key(store, keyring, tenant);
-  if (!key) return key.error();
-  return &pseudonymizers.emplace(tenant, detect::Pseudonymizer(std::move(key.value()))).first->second;
+Result<detect::Pseudonymizer*> Proxy::pseudonymizer_for(const service::KeyInfo& key) {
+  if (auto it = pseudonymizers.find(key.tenant_id); it != pseudonymizers.end()) return &it->second;
+  auto derived = service::placeholder_key_by_id(store, keyring, key.tenant_id);
+  if (!derived) return derived.error();
+  return &pseudonymizers.emplace(key.tenant_id, detect::Pseudonymizer(std::move(derived.value()))).first->second;
 }
 
 bool Proxy::refresh_keyring() {
@@ -42,15 +42,50 @@ bool Proxy::refresh_keyring() {
   return true;
 }
 
-detect::PlaceholderMap& Proxy::placeholders_for(const std::string& tenant) {
-  return placeholders.try_emplace(tenant, config.placeholder_budget).first->second;
+std::shared_ptr<detect::PlaceholderMap> Proxy::placeholders_for(const service::KeyInfo& key) {
+  auto& held = placeholders[key.id];
+  if (!held.map) held = {key.tenant_id, std::make_shared<detect::PlaceholderMap>(config.placeholder_budget)};
+  return held.map;
 }
 
-Result<const crypto::SecretBytes*> Proxy::conversation_key_for(const std::string& tenant) {
-  if (auto it = conversation_keys.find(tenant); it != conversation_keys.end()) return &it->second;
-  auto key = service::placeholder_key(store, keyring, tenant);
-  if (!key) return key.error();
-  return &conversation_keys.emplace(tenant, std::move(key.value())).first->second;
+void Proxy::forget_departed() {
+  try {
+    forget_departed_or_throw();
+  } catch (const std::exception& e) {  // a busy or broken store: the next sweep asks again
+    spdlog::error("checking for revoked keys and deleted tenants failed: {}", e.what());
+  }
+}
+
+void Proxy::forget_departed_or_throw() {
+  const UnixSeconds now = clock.now();
+  std::unordered_map<std::string, bool> tenant_alive;  // one lookup per tenant held
+  const auto alive = [&](const std::string& tenant_id) {
+    auto [it, fresh] = tenant_alive.try_emplace(tenant_id, false);
+    if (fresh) it->second = store.tenant_by_id(tenant_id).has_value();
+    return it->second;
+  };
+  std::erase_if(placeholders, [&](const auto& entry) {
+    const auto& [key_id, held] = entry;
+    if (!alive(held.tenant_id)) return true;
+    const auto row = store.key_by_id(key_id);
+    return !row || row->tenant_id != held.tenant_id || row->revoked_at || (row->expires_at && *row->expires_at <= now);
+  });
+  std::erase_if(pseudonymizers, [&](const auto& entry) { return !alive(entry.first); });
+  std::erase_if(conversation_keys, [&](const auto& entry) { return !alive(entry.first); });
+}
+
+void Proxy::age_placeholders() {
+  std::erase_if(placeholders, [](auto& entry) {
+    entry.second.map->next_generation();
+    return entry.second.map->size() == 0;
+  });
+}
+
+Result<const crypto::SecretBytes*> Proxy::conversation_key_for(const service::KeyInfo& key) {
+  if (auto it = conversation_keys.find(key.tenant_id); it != conversation_keys.end()) return &it->second;
+  auto derived = service::placeholder_key_by_id(store, keyring, key.tenant_id);
+  if (!derived) return derived.error();
+  return &conversation_keys.emplace(key.tenant_id, std::move(derived.value())).first->second;
 }
 
 std::string Proxy::masked(std::string text, std::string_view upstream_key) {

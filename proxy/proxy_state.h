@@ -45,9 +45,18 @@ struct Proxy {
   detect::Engine::ScratchPtr scratch;
   ssl::context upstream_tls{ssl::context::tls_client};
   UpstreamPool upstreams;
-  // Placeholders restored in replies: kept in memory only, per tenant.
-  std::unordered_map<std::string, detect::PlaceholderMap> placeholders;
-  std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;
+  // What the proxy holds per key and per tenant is keyed by id, never by name (a tenant deleted
+  // and made again under its name is a stranger), and forget_departed drops it once the key is
+  // revoked or the tenant deleted.
+  // Placeholders restored in replies, in memory only, per key id: a reply is restored only from
+  // the map of the key that sent the secret. Shared, so a request being relayed keeps its map
+  // while a sweep drops it.
+  struct KeyPlaceholders {
+    std::string tenant_id;
+    std::shared_ptr<detect::PlaceholderMap> map;
+  };
+  std::unordered_map<std::string, KeyPlaceholders> placeholders;
+  std::unordered_map<std::string, detect::Pseudonymizer> pseudonymizers;  // by tenant id
   std::size_t in_flight = 0;
   bool draining = false;
   std::unique_ptr<ssl::context> tls;             // the listening side's, when configured
@@ -63,14 +72,25 @@ struct Proxy {
   metering::InMemorySpendLedger ledger{clock};
   Metrics metrics;
 
-  Result<detect::Pseudonymizer*> pseudonymizer_for(const std::string& tenant);
-  detect::PlaceholderMap& placeholders_for(const std::string& tenant);
+  // The tenant's pseudonymizer (the same secret, the same placeholder, for all its keys).
+  Result<detect::Pseudonymizer*> pseudonymizer_for(const service::KeyInfo& key);
+  // The key's own map of placeholders to secrets, made on first use.
+  std::shared_ptr<detect::PlaceholderMap> placeholders_for(const service::KeyInfo& key);
+  // Drops everything held for keys that are revoked, expired or gone and for tenants that are
+  // gone, asking the store (one lookup per key and tenant held): after a change through the
+  // admin API at once, and every key-cache TTL for changes made by another process. A store
+  // that cannot be read is logged and everything kept until the next sweep.
+  void forget_departed();
+  void forget_departed_or_throw();
+  // Ages the placeholder maps one generation (see PlaceholderMap::next_generation) and drops
+  // the maps left empty.
+  void age_placeholders();
   // After another process rotated the KEK (x420 kek rotate): adopt the new one, so requests go
   // on without a restart. Returns whether the keyring is current now.
   bool refresh_keyring();
   // The tenant's key for conversation ids derived from their first message.
-  Result<const crypto::SecretBytes*> conversation_key_for(const std::string& tenant);
-  std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;
+  Result<const crypto::SecretBytes*> conversation_key_for(const service::KeyInfo& key);
+  std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;  // by tenant id
   // The key's own mode when it has one, else the server's.
   RedactionPolicy redaction_for(const service::KeyInfo& key) const;
   // `text` with every secret the engine finds masked, and the upstream's own key should a

@@ -181,10 +181,11 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& ou
     auto admin = handle_admin(p.store, p.keyring, p.clock, req);
     outcome.status = static_cast<int>(admin.response.result_int());
     // A revoke, rotation or deletion through this service takes effect at once, not after the
-    // key cache's second.
+    // key cache's second, and what was held for a revoked key or a deleted tenant goes with it.
     if (req.method() != http::verb::get) {
       p.keys.clear();
       p.upstream_rows.clear();
+      p.forget_departed();
     }
     if (admin.stream) {
       if (!co_await send_export(stream, admin)) keep = false;
@@ -429,11 +430,25 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
     placeholder_timer.expires_after(std::chrono::seconds(config.placeholder_ttl_s));
     placeholder_timer.async_wait([&](const beast::error_code& error) {
       if (error) return;
-      for (auto& [tenant, map] : proxy.placeholders) map.next_generation();
+      proxy.age_placeholders();
       age_placeholders();
     });
   };
   age_placeholders();
+
+  // A key revoked or a tenant deleted by another process (x420 keys revoke, x420 account
+  // delete): what the proxy holds for it is dropped within the key cache's TTL, the longest the
+  // key itself could still be accepted.
+  asio::steady_timer departed_timer(io);
+  std::function<void()> sweep_departed = [&] {
+    departed_timer.expires_after(std::chrono::milliseconds(config.departed_sweep_ms));
+    departed_timer.async_wait([&](const beast::error_code& error) {
+      if (error) return;
+      proxy.forget_departed();
+      sweep_departed();
+    });
+  };
+  sweep_departed();
 
   // A KEK rotation by another process is noticed within a second (one meta read), before a
   // request has to find out by failing to open a secret.

@@ -39,9 +39,12 @@ struct ServeConfig {
   // A placeholder's mapping to its secret is kept in memory this long after its last use (between
   // this and twice this), for replies to restore; then forgotten.
   int placeholder_ttl_s = 3600;
-  // And at most this many, in this many bytes, per tenant: past either the least recently used
+  // And at most this many, in this many bytes, per key: past either the least recently used
   // are forgotten, so no client can grow the proxy without limit.
   detect::PlaceholderMap::Budget placeholder_budget;
+  // How often what is held for keys and tenants is checked against the store, so a revoke or a
+  // delete by another process drops it: the key cache's TTL.
+  int departed_sweep_ms = 1000;
   // How long SIGTERM waits for in-flight requests before cutting them off.
   int drain_timeout_s = 30;
   // The store file, for the usage writer's own connection.

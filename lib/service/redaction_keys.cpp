@@ -22,16 +22,27 @@ Result<store::TenantRow> tenant_row(store::Store& store, std::string_view tenant
   return *row;
 }
 
+Result<crypto::SecretBytes> placeholder_key_of(const Keyring& keyring, const store::TenantRow& row) {
+  auto dek = keyring.open_dek(row);
+  if (!dek) return dek.error();
+  const auto derived = crypto::keyed_hash(dek.value(), "x420/placeholder-key/v1");
+  return crypto::SecretBytes(derived.data(), derived.size());
+}
+
 }  // namespace
 
 Result<crypto::SecretBytes> placeholder_key(store::Store& store, const Keyring& keyring,
                                             std::string_view tenant) {
   auto row = tenant_row(store, tenant);
   if (!row) return row.error();
-  auto dek = keyring.open_dek(*row);
-  if (!dek) return dek.error();
-  const auto derived = crypto::keyed_hash(dek.value(), "x420/placeholder-key/v1");
-  return crypto::SecretBytes(derived.data(), derived.size());
+  return placeholder_key_of(keyring, *row);
+}
+
+Result<crypto::SecretBytes> placeholder_key_by_id(store::Store& store, const Keyring& keyring,
+                                                  std::string_view tenant_id) {
+  const auto row = store.tenant_by_id(tenant_id);
+  if (!row) return make_error(ErrorKind::not_found, "the tenant is gone");
+  return placeholder_key_of(keyring, *row);
 }
 
 Result<std::vector<std::uint8_t>> seal_placeholder_map(store::Store& store, const Keyring& keyring,

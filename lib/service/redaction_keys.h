@@ -16,6 +16,10 @@ namespace x420::service {
 
 Result<crypto::SecretBytes> placeholder_key(store::Store& store, const Keyring& keyring,
                                             std::string_view tenant);
+// The same key, for the tenant with this id (the proxy's caches are keyed by id: a tenant made
+// again under a deleted one's name must not get its key).
+Result<crypto::SecretBytes> placeholder_key_by_id(store::Store& store, const Keyring& keyring,
+                                                  std::string_view tenant_id);
 
 // A map sealed under the tenant's DEK; the file names the tenant it belongs to.
 Result<std::vector<std::uint8_t>> seal_placeholder_map(store::Store& store, const Keyring& keyring,

@@ -111,3 +111,89 @@ TEST_CASE("a capped key cannot pass its cap by request options", "[proxy][admit]
   const auto& a = admitted(result);
   CHECK(a.key_freeze.active());  // held until settled
 }
+
+namespace {
+
+// An AWS access key id of the right shape (AKIA and 16 base32 characters); not a real one.
+const std::string kAws = "AKIA" + std::string("Q3VHZ7NXK4TB2MWD");
+
+std::string chat_with(const std::string& text) {
+  return R"({"model":"gpt-4o","messages":[{"role":"user","content":"use )" + text + R"( now"}]})";
+}
+
+}  // namespace
+
+TEST_CASE("each key restores only its own placeholders while the tenant's pseudonymizer is shared", "[proxy][admit]") {
+  AdmitFixture f;
+  const std::string other = f.as_operator().create_key("default", {.name = "other"})->plaintext;
+  Outcome o1, o2;
+  const auto first = f.admit_chat(chat_with(kAws), f.key, o1);
+  const auto second = f.admit_chat(chat_with(kAws), other, o2);
+  const auto& a = admitted(first);
+  const auto& b = admitted(second);
+  REQUIRE(a.placeholders);
+  REQUIRE(b.placeholders);
+  CHECK(a.placeholders != b.placeholders);
+  CHECK(a.body == b.body);  // the same secret, the same placeholder, for every key of the tenant
+  CHECK(a.placeholders->size() == 1);
+  CHECK(b.placeholders->size() == 1);
+  CHECK(f.proxy->placeholders.size() == 2);
+  CHECK(f.proxy->placeholders.at(o1.key->id).map == a.placeholders);
+  CHECK(f.proxy->placeholders.at(o1.key->id).tenant_id == o1.key->tenant_id);
+  CHECK(f.proxy->pseudonymizers.size() == 1);
+  CHECK(f.proxy->pseudonymizers.contains(o1.key->tenant_id));  // by id, never by name
+  // A third key that only sends the placeholder's text has nothing to restore it from.
+  const std::string third = f.as_operator().create_key("default", {.name = "third"})->plaintext;
+  const auto placeholder = nlohmann::json::parse(a.body)["messages"][0]["content"].get<std::string>();
+  Outcome o3;
+  const auto replay = f.admit_chat(R"({"model":"gpt-4o","messages":[{"role":"user","content":")" + placeholder + R"("}]})",
+                                   third, o3);
+  const auto& c = admitted(replay);
+  REQUIRE(c.placeholders);
+  CHECK(c.placeholders->size() == 0);
+}
+
+TEST_CASE("what is held for a revoked key or a deleted tenant is dropped", "[proxy][admit]") {
+  AdmitFixture f;
+  auto svc = f.as_operator();
+  REQUIRE(svc.create_tenant("acme"));
+  REQUIRE(svc.add_upstream("acme", {"mock", "openai", "http://127.0.0.1:9/v1", {"gpt-*"}, "sk-upstream"}));
+  const auto acme = svc.create_key("acme", {.name = "a"});
+  REQUIRE(acme);
+  Outcome o1, o2;
+  const auto kept = f.admit_chat(chat_with(kAws), f.key, o1);
+  const auto held = f.admit_chat(chat_with(kAws), acme->plaintext, o2);
+  const auto& in_flight = admitted(held);
+  REQUIRE(f.proxy->placeholders.size() == 2);
+  REQUIRE(f.proxy->pseudonymizers.size() == 2);
+
+  SECTION("nothing changed: nothing is dropped") {
+    f.proxy->forget_departed();
+    CHECK(f.proxy->placeholders.size() == 2);
+    CHECK(f.proxy->pseudonymizers.size() == 2);
+  }
+  SECTION("a revoked key's map goes; its tenant's pseudonymizer stays") {
+    REQUIRE(svc.revoke_key("acme", acme->info.id));
+    f.proxy->forget_departed();
+    CHECK_FALSE(f.proxy->placeholders.contains(acme->info.id));
+    CHECK(f.proxy->placeholders.contains(o1.key->id));
+    CHECK(f.proxy->pseudonymizers.size() == 2);
+    CHECK(in_flight.placeholders->size() == 1);  // a request being relayed keeps its map
+  }
+  SECTION("a deleted tenant's maps and keys go; a tenant made again under its name starts empty") {
+    REQUIRE(svc.delete_account("acme"));
+    f.proxy->forget_departed();
+    CHECK(f.proxy->placeholders.size() == 1);
+    CHECK(f.proxy->pseudonymizers.size() == 1);
+    CHECK_FALSE(f.proxy->pseudonymizers.contains(o2.key->tenant_id));
+    REQUIRE(svc.create_tenant("acme"));
+    REQUIRE(svc.add_upstream("acme", {"mock", "openai", "http://127.0.0.1:9/v1", {"gpt-*"}, "sk-upstream"}));
+    const auto again = svc.create_key("acme", {.name = "a"});
+    Outcome o3;
+    const auto fresh = f.admit_chat(chat_with(kAws), again->plaintext, o3);
+    const auto& a = admitted(fresh);
+    CHECK(o3.key->tenant_id != o2.key->tenant_id);
+    CHECK(a.body != in_flight.body);  // a new tenant, a new pseudonymizer key
+    CHECK(a.placeholders->size() == 1);
+  }
+}
