@@ -56,7 +56,8 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     config.kek_watch_s = std::atoi(watch);
   if (const char* sweep = std::getenv("X420_CONVERSATION_SWEEP_SECONDS"))  // tests: a sweep in seconds, not minutes
     config.conversation_sweep_s = std::max(1, std::atoi(sweep));
-  const DetectionOptions detection_options = o.detection;
+  DetectionOptions detection_options = o.detection;
+  detection_options.inline_allow = false;  // the proxy ignores "x420:allow" in request content, on reload too
   config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {
     auto rebuilt = build_detection(detection_options);
     if (!rebuilt) return rebuilt.error();
@@ -65,7 +66,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   if (o.redact == "mask") config.redaction = proxy::RedactionPolicy::mask;
   else if (o.redact == "block") config.redaction = proxy::RedactionPolicy::block;
   else if (o.redact == "off") config.redaction = proxy::RedactionPolicy::off;
-  auto detection = build_detection(o.detection);
+  auto detection = build_detection(detection_options);
   if (!detection) return ctx.fail(detection.error());
   // Logs go to stderr: stdout carries only the "listening" line scripts wait for.
   spdlog::set_default_logger(spdlog::stderr_color_mt("x420"));

@@ -129,6 +129,7 @@ Result<Detection> build_detection(const DetectionOptions& options) {
     for (auto& s : *secrets) config.known_secrets.push_back(std::move(s));
   }
   config.allowlist = out.allowlist;
+  config.inline_allow = options.inline_allow;
 
   std::unique_ptr<FileCache> cache;
   if (!options.no_cache)

@@ -19,6 +19,10 @@ struct DetectionOptions {
   std::vector<std::string> known_env;    // --known-env NAME
   std::vector<std::string> known_files;  // --known-file F (.env syntax)
   bool no_cache = false;
+  // A line holding "x420:allow" suppresses its findings: for scan and redact, where the marker is
+  // the user's own. Off for serve, whose content comes from anyone who can write a prompt or a
+  // file an agent reads (DESIGN.md: its allowlists come only from configuration).
+  bool inline_allow = true;
 };
 
 struct Detection {
