@@ -152,10 +152,10 @@ void record_request(Proxy& p, const Request& req, std::string_view route, const 
     p.usage->submit(std::move(row));
     if (o.key->no_log) return;  // and no access-log line
   }
-  // The path without its query, which a caller might have pasted a key into.
-  const auto target = std::string_view(req.target().data(), req.target().size());
+  // The route's pattern, never the path or its query, which a caller might have pasted a key
+  // into (unauthenticated: anyone who can connect could write into the log).
   spdlog::info("{} {} {} {}ms key={} upstream={} model={} in={} out={} redactions={} id={}",
-               std::string(req.method_string()), target.substr(0, target.find('?')), o.status, latency,
+               std::string(req.method_string()), route, o.status, latency,
                o.key ? o.key->id : "-", o.upstream.empty() ? "-" : o.upstream, o.model.empty() ? "-" : o.model,
                o.usage.input, o.usage.output, o.redactions, o.generation_id);
 }

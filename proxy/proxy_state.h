@@ -138,7 +138,9 @@ awaitable<void> send_error(Stream& stream, const Request& req, ErrorShape shape,
 }
 
 // After a request: its metrics, its usage row (when a key was verified) and its access-log line
-// (none for no-log keys). Metadata only: never a body, a header value or a key.
+// (none for no-log keys). Metadata only: never a body, a header value or a key. `route` is the
+// route's pattern ("/v1/chat/completions", "other"), never the client's path: it names the
+// request in the metrics and the log line alike.
 void record_request(Proxy& p, const Request& req, std::string_view route, const Outcome& o);
 
 }  // namespace x420::proxy

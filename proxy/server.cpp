@@ -201,7 +201,7 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& ou
   if (path == "/v1/models" || path == "/v1/generation") {
     auto res = read_only_route(p, req, path, query, outcome);
     co_await send(stream, std::move(res));
-    record_request(p, req, path, outcome);
+    record_request(p, req, path == "/v1/models" ? "/v1/models" : "/v1/generation", outcome);
     co_return keep;
   }
   if (const auto* endpoint = find_endpoint(path)) {
@@ -221,7 +221,8 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& ou
                              error_body(ErrorShape::openai, 404, "no route " + std::string(path.substr(0, 200))));
     co_await send(stream, std::move(res));
   }
-  record_request(p, req, find_endpoint(path) ? path : std::string_view("other"), outcome);
+  const auto* endpoint = find_endpoint(path);
+  record_request(p, req, endpoint ? endpoint->path : std::string_view("other"), outcome);
   co_return keep;
 }
 
