@@ -6,6 +6,7 @@
 
 #include "lib/common/json_text.h"
 #include "proxy/conversation_capture.h"
+#include "proxy/request_edges.h"
 #include "proxy/routing.h"
 #include "lib/service/conversations.h"
 
@@ -79,6 +80,44 @@ Result<std::optional<Storing>> storing(Proxy& p, const Request& req, const servi
   return std::optional<Storing>(std::move(s));
 }
 
+// The query string of the client's request, from its '?'; empty when it has none.
+std::string_view query_of(const Request& req) {
+  const std::string_view target(req.target().data(), req.target().size());
+  const auto q = target.find('?');
+  return q == std::string_view::npos ? std::string_view() : target.substr(q);
+}
+
+// The query string and the forwarded headers, scanned as the body was: redacted into a.query
+// and a.headers, or (block) a refusal naming where, never what.
+std::optional<Refusal> redact_edges_into(Proxy& p, const Request& req, const detect::Pseudonymizer* pseudonymizer,
+                                         Admission& a, Outcome& outcome) {
+  const bool block = a.policy == RedactionPolicy::block;
+  auto edges = redact_edges(req, query_of(req), *p.engine, *p.scratch, block,
+                            pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask, pseudonymizer,
+                            a.placeholders.get());
+  if (!edges) return refuse(400, edges.error().message);
+  if (block && !edges->findings.empty()) {
+    std::string what;
+    for (const auto& f : edges->findings) what += (what.empty() ? "" : ", ") + f.rule + " in " + f.where;
+    return refuse(400, "the request holds secrets and was not forwarded: " + what);
+  }
+  outcome.redactions += edges->findings.size();
+  for (const auto& f : edges->findings) outcome.redacted_rules.push_back(f.rule);
+  a.query = std::move(edges->query);
+  a.headers = std::move(edges->replaced);
+  return std::nullopt;
+}
+
+// A `model` the engine finds a secret in is refused: the walk leaves it unredacted so that
+// routing works, and it would go upstream and into the usage row, the log and the metrics.
+std::optional<Refusal> model_refusal(Proxy& p, const std::string& model) {
+  if (model.empty()) return std::nullopt;
+  const auto found = p.engine->scan(model, *p.scratch);
+  if (found.empty()) return std::nullopt;
+  return refuse(400, "`model` looks like a secret (rule " + p.engine->rule(found.front().rule).id +
+                         "); the request was not forwarded");
+}
+
 // Redacts (or, with redaction off, only walks) the body, reading the top-level fields on the way.
 // Fills a.body and a.fields; the spans of `fields` are moved to where they are in a.body.
 std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endpoint, const service::KeyInfo& key,
@@ -93,6 +132,7 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
       return refuse(400, "the request body is not valid JSON at byte " + std::to_string(invalid->offset) + ": " +
                              std::string(invalid->reason));
     a.body = original;
+    a.query = std::string(query_of(req));
     auto fields = reader.finish();
     if (!fields) return refuse(400, fields.error().message);
     a.fields = std::move(*fields);
@@ -130,6 +170,7 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
     return refuse(400, "the request holds secrets and was not forwarded: " + what);
   }
   for (const auto& f : redacted->findings) outcome.redacted_rules.push_back(f.first);
+  if (auto refused = redact_edges_into(p, req, pseudonymizer, a, outcome)) return refused;
   const auto moved = [&](std::optional<ValueSpan> span) -> std::optional<ValueSpan> {
     if (!span) return span;
     return ValueSpan{redacted->moved(span->begin), redacted->moved(span->end)};
@@ -165,6 +206,7 @@ std::variant<Admission, Refusal> admit(Proxy& p, const Request& req, const Endpo
   a.policy = p.redaction_for(verified);
   std::optional<ValueSpan> stream_options, model_span;
   if (auto refused = redact(p, req, endpoint, verified, a, outcome, stream_options, model_span)) return *refused;
+  if (auto refused = model_refusal(p, a.fields.model)) return *refused;  // outcome.model stays empty
 
   // route
   a.upstreams = p.upstream_rows.get(verified.tenant_id);

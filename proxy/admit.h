@@ -15,6 +15,7 @@
 #include "lib/metering/prices.h"
 #include "proxy/proxy_state.h"
 #include "proxy/request_fields.h"
+#include "proxy/upstream_request.h"
 
 namespace x420::proxy {
 
@@ -27,6 +28,8 @@ struct Storing {
 struct Admission {
   RedactionPolicy policy = RedactionPolicy::pseudonymize;
   std::string body;                    // what goes upstream: redacted, model routed, usage asked for
+  std::string query;                   // the query string that goes upstream (with its '?'), redacted
+  std::vector<ForwardedHeader> headers;  // forwarded headers sent redacted instead of the client's
   RequestFields fields;                // as the client sent them
   std::shared_ptr<detect::PlaceholderMap> placeholders;  // the key's map, when replies are restored
   std::shared_ptr<const std::vector<store::UpstreamRow>> upstreams;  // keeps `upstream` alive
@@ -46,7 +49,9 @@ struct Refusal {
   bool keep_alive = true;         // false: something is wrong with this server, not the request
 };
 
-// Fills outcome.key, upstream, model, redactions and redacted_rules as it learns them. A refused
+// Redacts the body, the query string and the forwarded header values alike; refuses a `model`
+// that looks like a secret. Fills outcome.key, upstream, model, redactions and redacted_rules as
+// it learns them. A refused
 // request has reserved nothing (rate-limit reservation and freezes are given back).
 std::variant<Admission, Refusal> admit(Proxy& p, const Request& req, const Endpoint& endpoint, Outcome& outcome);
 

@@ -22,7 +22,7 @@ awaitable<void> send_refusal(Stream& client, const Request& req, ErrorShape shap
 
 template <class Stream>
 awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, const Endpoint& endpoint,
-                                 std::string_view query, Outcome& outcome) {
+                                 Outcome& outcome) {
   const auto shape = endpoint.errors;
   auto admitted = admit(p, req, endpoint, outcome);
   if (auto* refusal = std::get_if<Refusal>(&admitted)) {
@@ -46,7 +46,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     settle(p, a, outcome);
     co_return false;
   }
-  auto up_req = build_upstream_request(req, endpoint, query, *url, a.kind, secret->view(), std::move(a.body));
+  auto up_req = build_upstream_request(req, endpoint, a.query, *url, a.kind, secret->view(), std::move(a.body), a.headers);
 
   std::optional<ReplyCapture> capture;
   if (a.storing) capture.emplace();
@@ -74,8 +74,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
   co_return relayed.keep_client;
 }
 
-template awaitable<bool> handle_inference(Proxy&, beast::tcp_stream&, const Request&, const Endpoint&, std::string_view,
-                                          Outcome&);
-template awaitable<bool> handle_inference(Proxy&, TlsStream&, const Request&, const Endpoint&, std::string_view, Outcome&);
+template awaitable<bool> handle_inference(Proxy&, beast::tcp_stream&, const Request&, const Endpoint&, Outcome&);
+template awaitable<bool> handle_inference(Proxy&, TlsStream&, const Request&, const Endpoint&, Outcome&);
 
 }  // namespace x420::proxy

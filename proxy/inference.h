@@ -13,6 +13,6 @@ namespace x420::proxy {
 // Returns whether the client connection may serve another request.
 template <class Stream>
 awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, const Endpoint& endpoint,
-                                 std::string_view query, Outcome& outcome);
+                                 Outcome& outcome);
 
 }  // namespace x420::proxy

@@ -213,7 +213,7 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& ou
       co_await send(stream, std::move(res));
     } else {
       const InFlight counted(p.in_flight);
-      keep = co_await handle_inference(p, stream, req, *endpoint, query, outcome);
+      keep = co_await handle_inference(p, stream, req, *endpoint, outcome);
     }
   } else {
     outcome.status = 404;

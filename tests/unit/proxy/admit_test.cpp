@@ -121,6 +121,13 @@ std::string chat_with(const std::string& text) {
   return R"({"model":"gpt-4o","messages":[{"role":"user","content":"use )" + text + R"( now"}]})";
 }
 
+Request chat_request(const std::string& target, const std::string& bearer, const std::string& body) {
+  Request req{http::verb::post, target, 11};
+  req.set(http::field::authorization, "Bearer " + bearer);
+  req.body() = body;
+  return req;
+}
+
 }  // namespace
 
 TEST_CASE("each key restores only its own placeholders while the tenant's pseudonymizer is shared", "[proxy][admit]") {
@@ -196,4 +203,53 @@ TEST_CASE("what is held for a revoked key or a deleted tenant is dropped", "[pro
     CHECK(a.body != in_flight.body);  // a new tenant, a new pseudonymizer key
     CHECK(a.placeholders->size() == 1);
   }
+}
+
+TEST_CASE("admit scans the query string and the forwarded headers as it does the body", "[proxy][admit]") {
+  AdmitFixture f;
+  auto req = chat_request("/v1/chat/completions?api-version=2024-10-21&token=" + kAws, f.key, chat_with("nothing"));
+  req.set("OpenAI-Organization", "org " + kAws);
+  req.set("x-forwarded-for", kAws);  // not forwarded, so not the proxy's business
+  const auto* endpoint = find_endpoint("/v1/chat/completions");
+
+  SECTION("pseudonymize: replaced in both, restorable from the key's map") {
+    Outcome outcome;
+    const auto r = admit(*f.proxy, req, *endpoint, outcome);
+    const auto& a = admitted(r);
+    CHECK(a.query.starts_with("?api-version=2024-10-21&token=X420_REDACTED_"));
+    CHECK(a.query.find(kAws) == std::string::npos);
+    REQUIRE(a.headers.size() == 1);
+    CHECK(a.headers[0].name == "OpenAI-Organization");
+    CHECK(a.headers[0].value.starts_with("org X420_REDACTED_"));
+    CHECK(a.placeholders->size() == 1);  // the same secret, one placeholder
+    CHECK(outcome.redactions == 2);
+  }
+  SECTION("block: refused naming where, never the secret") {
+    const std::string blocker = f.as_operator().create_key("default", {.name = "b", .redaction = "block"})->plaintext;
+    req.set(http::field::authorization, "Bearer " + blocker);
+    Outcome outcome;
+    const auto r = admit(*f.proxy, req, *endpoint, outcome);
+    const auto& no = refused(r);
+    CHECK(no.status == 400);
+    CHECK(no.message.find("in the query string") != std::string::npos);
+    CHECK(no.message.find("in header openai-organization") != std::string::npos);
+    CHECK(no.message.find(kAws) == std::string::npos);
+  }
+  SECTION("a query that is not percent-encoding is refused") {
+    auto bad = chat_request("/v1/chat/completions?q=%zz", f.key, chat_with("nothing"));
+    Outcome outcome;
+    CHECK(refused(admit(*f.proxy, bad, *endpoint, outcome)).status == 400);
+  }
+}
+
+TEST_CASE("a model that looks like a secret is refused and kept out of the outcome", "[proxy][admit]") {
+  AdmitFixture f;
+  Outcome outcome;
+  const auto r = f.admit_chat(R"({"model":")" + kAws + R"(","messages":[{"role":"user","content":"hi"}]})", f.key, outcome);
+  const auto& no = refused(r);
+  CHECK(no.status == 400);
+  CHECK(no.message.find("`model` looks like a secret (rule ") != std::string::npos);
+  CHECK(no.message.find(kAws) == std::string::npos);
+  CHECK(outcome.model.empty());
+  CHECK(outcome.upstream.empty());
 }
