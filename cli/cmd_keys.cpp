@@ -24,6 +24,7 @@ struct CreateOptions {
   std::string redact;
   bool store_conversations = false;
   std::string conversation_ttl;
+  std::string unscanned_payloads;
 };
 
 struct IdOptions {
@@ -38,6 +39,7 @@ Result<service::KeySpec> spec_from(const CreateOptions& o) {
   spec.tpm = o.tpm;
   spec.no_log = o.no_log;
   if (!o.redact.empty()) spec.redaction = o.redact;
+  if (!o.unscanned_payloads.empty()) spec.unscanned_payloads = o.unscanned_payloads;
   if (o.store_conversations) spec.store_conversations = true;
   if (!o.conversation_ttl.empty()) {
     spec.conversation_ttl = parse_duration(o.conversation_ttl);
@@ -199,6 +201,11 @@ void register_keys(CLI::App& root, Invocation& inv) {
                      "Redaction for this key's requests, instead of the server's --redact")
       ->type_name("MODE")
       ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}));
+  create->add_option("--unscanned-payloads", create_opts->unscanned_payloads,
+                     "Encoded payloads that cannot be scanned (images, PDF): forward or refuse, "
+                     "instead of the server's --unscanned-payloads")
+      ->type_name("POLICY")
+      ->check(CLI::IsMember({"forward", "refuse"}));
   create->add_flag("--store-conversations", create_opts->store_conversations,
                    "Keep this key's conversations (redacted, encrypted) even if the server does not");
   create->add_option("--conversation-ttl", create_opts->conversation_ttl,

@@ -22,6 +22,7 @@ namespace {
 struct ServeOptions {
   std::string listen = "127.0.0.1:8420";
   std::string redact = "pseudonymize";
+  std::string unscanned_payloads = "forward";
   bool allow_plaintext_remote = false;
   std::string tls_cert;
   std::string tls_key;
@@ -66,6 +67,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   if (o.redact == "mask") config.redaction = proxy::RedactionPolicy::mask;
   else if (o.redact == "block") config.redaction = proxy::RedactionPolicy::block;
   else if (o.redact == "off") config.redaction = proxy::RedactionPolicy::off;
+  if (o.unscanned_payloads == "refuse") config.unscanned = proxy::UnscannedPolicy::refuse;
   auto detection = build_detection(detection_options);
   if (!detection) return ctx.fail(detection.error());
   // Logs go to stderr: stdout carries only the "listening" line scripts wait for.
@@ -85,6 +87,12 @@ void register_serve(CLI::App& root, Invocation& inv) {
   serve->add_option("--listen", o->listen, "Address to listen on")->type_name("HOST:PORT")->capture_default_str();
   serve->add_option("--redact", o->redact, "pseudonymize (restored in replies), mask, block (refuse) or off")
       ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}))
+      ->capture_default_str();
+  serve->add_option("--unscanned-payloads", o->unscanned_payloads,
+                    "Encoded payloads that cannot be scanned (images, PDF, unknown media): forward them "
+                    "(counted in /metrics) or refuse the request; a key's own setting wins")
+      ->type_name("POLICY")
+      ->check(CLI::IsMember({"forward", "refuse"}))
       ->capture_default_str();
   serve->add_flag("--allow-plaintext-remote", o->allow_plaintext_remote,
                   "Serve a non-loopback address without TLS (keys and prompts cross the network in clear)");

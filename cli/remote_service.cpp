@@ -132,6 +132,7 @@ Result<IssuedKey> RemoteService::create_key(const std::string& tenant, const ser
   if (spec.redaction) body["redaction"] = *spec.redaction;
   if (spec.store_conversations) body["store_conversations"] = *spec.store_conversations;
   if (spec.conversation_ttl) body["conversation_ttl_seconds"] = *spec.conversation_ttl;
+  if (spec.unscanned_payloads) body["unscanned_payloads"] = *spec.unscanned_payloads;
   if (spec.cap_usd_micros) body["cap_usd"] = format_usd_micros(*spec.cap_usd_micros);
   if (spec.rpm) body["rpm"] = *spec.rpm;
   if (spec.tpm) body["tpm"] = *spec.tpm;

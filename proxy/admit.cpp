@@ -118,6 +118,18 @@ std::optional<Refusal> model_refusal(Proxy& p, const std::string& model) {
                          "); the request was not forwarded");
 }
 
+// Payloads the walk could not scan (images, PDF, unknown media), by the key's policy or the
+// server's: counted, and refused when the policy says so.
+std::optional<Refusal> unscanned_refusal(Proxy& p, const service::KeyInfo& key, std::size_t unscanned) {
+  if (unscanned == 0) return std::nullopt;
+  const bool refuse_them = p.unscanned_for(key) == UnscannedPolicy::refuse;
+  p.metrics.count_unscanned(unscanned, refuse_them);
+  if (!refuse_them) return std::nullopt;
+  return refuse(400, "the request holds " + std::to_string(unscanned) +
+                         " encoded payload(s) that cannot be scanned for secrets (images, PDF or another "
+                         "non-text media type), and this key refuses them (unscanned payloads: refuse)");
+}
+
 // Redacts (or, with redaction off, only walks) the body, reading the top-level fields on the way.
 // Fills a.body and a.fields; the spans of `fields` are moved to where they are in a.body.
 std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endpoint, const service::KeyInfo& key,
@@ -170,6 +182,7 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
     return refuse(400, "the request holds secrets and was not forwarded: " + what);
   }
   for (const auto& f : redacted->findings) outcome.redacted_rules.push_back(f.first);
+  if (auto refused = unscanned_refusal(p, key, redacted->unscanned)) return refused;
   if (auto refused = redact_edges_into(p, req, pseudonymizer, a, outcome)) return refused;
   const auto moved = [&](std::optional<ValueSpan> span) -> std::optional<ValueSpan> {
     if (!span) return span;

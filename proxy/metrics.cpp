@@ -15,6 +15,10 @@ void Metrics::count(std::string_view route, int status, double seconds, const st
   latency_sum_ += seconds;
 }
 
+void Metrics::count_unscanned(std::size_t payloads, bool refused) {
+  (refused ? unscanned_refused_ : unscanned_forwarded_) += payloads;
+}
+
 std::string Metrics::text(std::size_t in_flight, std::size_t idle_upstream_connections) const {
   std::string out;
   out += "# HELP x420_requests_total Requests by route and HTTP status.\n# TYPE x420_requests_total counter\n";
@@ -31,6 +35,10 @@ std::string Metrics::text(std::size_t in_flight, std::size_t idle_upstream_conne
   out += "x420_request_duration_seconds_count " + std::to_string(latency_count_) + "\n";
   out += "# HELP x420_redactions_total Secrets redacted from requests, by rule.\n# TYPE x420_redactions_total counter\n";
   for (const auto& [rule, v] : redactions_) out += "x420_redactions_total{rule=\"" + rule + "\"} " + std::to_string(v) + "\n";
+  out += "# HELP x420_unscanned_payloads_total Encoded payloads that could not be scanned (images, PDF, unknown "
+         "media), forwarded or refused with their request.\n# TYPE x420_unscanned_payloads_total counter\n";
+  out += "x420_unscanned_payloads_total{action=\"forwarded\"} " + std::to_string(unscanned_forwarded_) + "\n";
+  out += "x420_unscanned_payloads_total{action=\"refused\"} " + std::to_string(unscanned_refused_) + "\n";
   out += "# HELP x420_upstream_errors_total Upstream failures (5xx, unreachable), by upstream.\n# TYPE x420_upstream_errors_total counter\n";
   for (const auto& [u, v] : upstream_errors_) out += "x420_upstream_errors_total{upstream=\"" + u + "\"} " + std::to_string(v) + "\n";
   out += "# HELP x420_in_flight_requests Requests being served.\n# TYPE x420_in_flight_requests gauge\nx420_in_flight_requests " +

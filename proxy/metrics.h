@@ -15,6 +15,9 @@ class Metrics {
  public:
   void count(std::string_view route, int status, double seconds, const std::vector<std::string>& redacted_rules,
              std::string_view failed_upstream);
+  // Encoded payloads that could not be scanned (images, PDF, unknown media), by whether they were
+  // forwarded or their request refused.
+  void count_unscanned(std::size_t payloads, bool refused);
   // Prometheus text exposition format 0.0.4.
   std::string text(std::size_t in_flight, std::size_t idle_upstream_connections) const;
 
@@ -23,6 +26,8 @@ class Metrics {
   std::map<std::pair<std::string, int>, std::uint64_t, std::less<>> requests_;  // (route, status)
   std::map<std::string, std::uint64_t, std::less<>> redactions_;                 // rule id
   std::map<std::string, std::uint64_t, std::less<>> upstream_errors_;            // upstream name
+  std::uint64_t unscanned_forwarded_ = 0;
+  std::uint64_t unscanned_refused_ = 0;
   std::array<std::uint64_t, 10> latency_buckets_{};
   std::uint64_t latency_count_ = 0;
   double latency_sum_ = 0;

@@ -105,6 +105,11 @@ RedactionPolicy Proxy::redaction_for(const service::KeyInfo& key) const {
   return RedactionPolicy::pseudonymize;
 }
 
+UnscannedPolicy Proxy::unscanned_for(const service::KeyInfo& key) const {
+  if (!key.unscanned_payloads) return config.unscanned;
+  return *key.unscanned_payloads == "refuse" ? UnscannedPolicy::refuse : UnscannedPolicy::forward;
+}
+
 http::response<http::string_body> json_response(const Request& req, http::status status, std::string body) {
   http::response<http::string_body> res{status, req.version()};
   res.set(http::field::server, bsv(kServerName));

@@ -93,6 +93,7 @@ struct Proxy {
   std::unordered_map<std::string, crypto::SecretBytes> conversation_keys;  // by tenant id
   // The key's own mode when it has one, else the server's.
   RedactionPolicy redaction_for(const service::KeyInfo& key) const;
+  UnscannedPolicy unscanned_for(const service::KeyInfo& key) const;
   // `text` with every secret the engine finds masked, and the upstream's own key should a
   // provider repeat it: for what is kept or shown that was not redacted on the way out (an
   // upstream's error reply, a stored reply).

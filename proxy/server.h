@@ -17,10 +17,14 @@
 namespace x420::proxy {
 
 enum class RedactionPolicy { pseudonymize, mask, block, off };
+// What is done with a request's encoded payloads that cannot be scanned (images, PDF, audio,
+// unknown media types): forwarded unscanned (counted), or the request refused with 400.
+enum class UnscannedPolicy { forward, refuse };
 
 struct ServeConfig {
   ListenAddress listen;
   RedactionPolicy redaction = RedactionPolicy::pseudonymize;
+  UnscannedPolicy unscanned = UnscannedPolicy::forward;  // a key's own setting wins
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   int upstream_connect_timeout_s = 10;
   int upstream_first_byte_timeout_s = 300;

@@ -146,6 +146,7 @@ ojson key_json(const KeyInfo& k) {
       {"redaction", k.redaction ? ojson(*k.redaction) : ojson(nullptr)},
       {"store_conversations", k.store_conversations ? ojson(*k.store_conversations) : ojson(nullptr)},
       {"conversation_ttl_seconds", value_or_null(k.conversation_ttl)},
+      {"unscanned_payloads", k.unscanned_payloads ? ojson(*k.unscanned_payloads) : ojson(nullptr)},
   };
 }
 
@@ -217,6 +218,7 @@ Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
   k.redaction = f.optional_text("redaction");
   k.store_conversations = f.optional_boolean("store_conversations");
   k.conversation_ttl = f.optional_integer("conversation_ttl_seconds");
+  k.unscanned_payloads = f.optional_text("unscanned_payloads");
   if (auto e = f.error()) return *e;
   return k;
 }

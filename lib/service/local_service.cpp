@@ -94,12 +94,15 @@ KeyInfo LocalService::info_of(const store::KeyRow& row, const std::string& tenan
   k.redaction = row.redaction;
   k.store_conversations = row.store_conversations;
   k.conversation_ttl = row.conversation_ttl_s;
+  k.unscanned_payloads = row.unscanned_payloads;
   return k;
 }
 
 bool is_redaction_mode(std::string_view mode) {
   return mode == "pseudonymize" || mode == "mask" || mode == "block" || mode == "off";
 }
+
+bool is_unscanned_policy(std::string_view policy) { return policy == "forward" || policy == "refuse"; }
 
 Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeySpec& spec) {
   if (!is_valid_key_name(spec.name))
@@ -113,6 +116,9 @@ Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeyS
   if (spec.redaction && !is_redaction_mode(*spec.redaction))
     return make_error(ErrorKind::usage, "--redact '" + *spec.redaction +
                                             "' is not a mode: pseudonymize, mask, block or off");
+  if (spec.unscanned_payloads && !is_unscanned_policy(*spec.unscanned_payloads))
+    return make_error(ErrorKind::usage, "--unscanned-payloads '" + *spec.unscanned_payloads +
+                                            "' is not a policy: forward or refuse");
   if (spec.conversation_ttl && *spec.conversation_ttl < 0)
     return make_error(ErrorKind::usage, "--conversation-ttl must not be negative");
   auto t = visible_tenant(tenant);
@@ -134,6 +140,7 @@ Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeyS
   row.redaction = spec.redaction;
   row.store_conversations = spec.store_conversations;
   row.conversation_ttl_s = spec.conversation_ttl;
+  row.unscanned_payloads = spec.unscanned_payloads;
   store_.write_transaction([&] { store_.insert_key(row); });
   return IssuedKey{info_of(row, t->name), std::move(minted.plaintext)};
 }

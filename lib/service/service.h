@@ -28,10 +28,14 @@ struct KeySpec {
   std::optional<std::string> redaction;  // "pseudonymize", "mask", "block" or "off"
   std::optional<bool> store_conversations;
   std::optional<UnixSeconds> conversation_ttl;  // 0: kept until deleted
+  // Encoded payloads the proxy cannot scan (images, PDF, unknown media): "forward" or "refuse".
+  std::optional<std::string> unscanned_payloads;
 };
 
 // The redaction modes a server or a key may use (DESIGN.md, "Redaction modes").
 bool is_redaction_mode(std::string_view mode);
+// What a server or a key may do with payloads it cannot scan: "forward" or "refuse".
+bool is_unscanned_policy(std::string_view policy);
 
 // What may be shown of a key: never its secret, never its hash.
 struct KeyInfo {
@@ -53,6 +57,7 @@ struct KeyInfo {
   std::optional<std::string> redaction;
   std::optional<bool> store_conversations;
   std::optional<UnixSeconds> conversation_ttl;
+  std::optional<std::string> unscanned_payloads;
 };
 
 // A key's plaintext, returned exactly once (create and rotate).

@@ -43,6 +43,7 @@ struct KeyRow {
   std::optional<std::string> redaction;  // "pseudonymize", "mask", "block" or "off"
   std::optional<bool> store_conversations;
   std::optional<std::int64_t> conversation_ttl_s;  // 0: kept until deleted
+  std::optional<std::string> unscanned_payloads;  // "forward" or "refuse"
 };
 
 enum class TokenRole { operator_role, tenant_admin };

@@ -118,7 +118,14 @@ CREATE INDEX conversation_records_by_conversation
   ON conversation_records(tenant_id, conversation_id, seq);
 )sql";
 
-constexpr std::array<std::string_view, 2> kMigrations = {kV1, kV2};
+// v3: what the proxy does with a key's encoded payloads it cannot scan (images, PDF, unknown
+// media; issue 11). NULL: the server's --unscanned-payloads.
+constexpr std::string_view kV3 = R"sql(
+ALTER TABLE api_keys ADD COLUMN unscanned_payloads TEXT
+  CHECK (unscanned_payloads IN ('forward', 'refuse'));
+)sql";
+
+constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
 
 }  // namespace
 

@@ -29,13 +29,14 @@ std::string role_text(TokenRole role) {
 constexpr const char* kKeyColumns =
     "id, tenant_id, name, hash, previous_hash, previous_valid_until, created_at, last_used_at, "
     "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log, redaction, "
-    "store_conversations, conversation_ttl_s";
+    "store_conversations, conversation_ttl_s, unscanned_payloads";
 
-// The key's columns, its tenant's name (column 15), then the v2 settings.
+// The key's columns, its tenant's name (column 15), then the v2 and v3 settings.
 constexpr const char* kSelectKeys =
     "SELECT k.id, k.tenant_id, k.name, k.hash, k.previous_hash, k.previous_valid_until, "
     "k.created_at, k.last_used_at, k.expires_at, k.rotated_at, k.revoked_at, k.cap_usd_micros, "
-    "k.rpm, k.tpm, k.no_log, t.name, k.redaction, k.store_conversations, k.conversation_ttl_s "
+    "k.rpm, k.tpm, k.no_log, t.name, k.redaction, k.store_conversations, k.conversation_ttl_s, "
+    "k.unscanned_payloads "
     "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ";
 
 KeyRow key_from(SQLite::Statement& st) {
@@ -59,6 +60,7 @@ KeyRow key_from(SQLite::Statement& st) {
   if (!st.getColumn(16).isNull()) r.redaction = st.getColumn(16).getString();
   if (!st.getColumn(17).isNull()) r.store_conversations = st.getColumn(17).getInt() != 0;
   r.conversation_ttl_s = opt_int(st.getColumn(18));
+  if (!st.getColumn(19).isNull()) r.unscanned_payloads = st.getColumn(19).getString();
   return r;
 }
 
@@ -156,7 +158,7 @@ class SqliteStore final : public Store {
 
   void insert_key(const KeyRow& r) override {
     SQLite::Statement st(db_, std::string("INSERT INTO api_keys(") + kKeyColumns +
-                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, r.id);
     st.bind(2, r.tenant_id);
     bind_key_fields(st, r, 3);
@@ -192,9 +194,9 @@ class SqliteStore final : public Store {
                          "previous_valid_until = ?, created_at = ?, last_used_at = ?, "
                          "expires_at = ?, rotated_at = ?, revoked_at = ?, cap_usd_micros = ?, "
                          "rpm = ?, tpm = ?, no_log = ?, redaction = ?, store_conversations = ?, "
-                         "conversation_ttl_s = ? WHERE id = ?");
+                         "conversation_ttl_s = ?, unscanned_payloads = ? WHERE id = ?");
     bind_key_fields(st, r, 1);
-    st.bind(17, r.id);
+    st.bind(18, r.id);
     if (st.exec() != 1) throw Fatal(ErrorKind::internal, "key " + r.id + " vanished during update");
   }
 
@@ -460,7 +462,7 @@ class SqliteStore final : public Store {
     return r;
   }
 
-  // Binds name..conversation_ttl_s (16 values) starting at `first`.
+  // Binds name..unscanned_payloads (17 values) starting at `first`.
   static void bind_key_fields(SQLite::Statement& st, const KeyRow& r, int first) {
     int i = first;
     st.bind(i++, r.name);
@@ -480,6 +482,7 @@ class SqliteStore final : public Store {
     if (r.store_conversations) st.bind(i++, *r.store_conversations ? 1 : 0);
     else st.bind(i++);
     bind_opt(st, i++, r.conversation_ttl_s);
+    bind_opt(st, i++, r.unscanned_payloads);
   }
 
   // A statement of the hot paths, prepared on first use and kept; reset before it is used.

@@ -253,3 +253,17 @@ TEST_CASE("a model that looks like a secret is refused and kept out of the outco
   CHECK(outcome.model.empty());
   CHECK(outcome.upstream.empty());
 }
+
+TEST_CASE("the unscanned-payload policy is the key's own, else the server's", "[proxy][admit]") {
+  AdmitFixture f;
+  auto svc = f.as_operator();
+  const auto plain = svc.create_key("default", {.name = "p"});
+  const auto refusing = svc.create_key("default", {.name = "r", .unscanned_payloads = "refuse"});
+  const auto forwarding = svc.create_key("default", {.name = "f", .unscanned_payloads = "forward"});
+  CHECK(f.proxy->unscanned_for(plain->info) == UnscannedPolicy::forward);
+  CHECK(f.proxy->unscanned_for(refusing->info) == UnscannedPolicy::refuse);
+  f.config.unscanned = UnscannedPolicy::refuse;  // the Proxy reads its config by reference
+  CHECK(f.proxy->unscanned_for(plain->info) == UnscannedPolicy::refuse);
+  CHECK(f.proxy->unscanned_for(forwarding->info) == UnscannedPolicy::forward);
+  CHECK_FALSE(svc.create_key("default", {.name = "x", .unscanned_payloads = "sometimes"}));
+}

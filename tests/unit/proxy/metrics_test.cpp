@@ -71,3 +71,15 @@ TEST_CASE("the latency histogram is cumulative, with a sum and a count", "[proxy
   CHECK(text.find("le=\"2.5\"") < text.find("le=\"10\""));
   CHECK(text.find("le=\"10\"") < text.find("le=\"+Inf\""));
 }
+
+TEST_CASE("payloads that could not be scanned are counted, forwarded or refused", "[proxy][metrics]") {
+  Metrics m;
+  CHECK(has_line(m.text(0, 0), "# TYPE x420_unscanned_payloads_total counter"));
+  CHECK(has_line(m.text(0, 0), "x420_unscanned_payloads_total{action=\"forwarded\"} 0"));
+  m.count_unscanned(2, false);
+  m.count_unscanned(1, false);
+  m.count_unscanned(3, true);
+  const auto text = m.text(0, 0);
+  CHECK(has_line(text, "x420_unscanned_payloads_total{action=\"forwarded\"} 3"));
+  CHECK(has_line(text, "x420_unscanned_payloads_total{action=\"refused\"} 3"));
+}

@@ -20,9 +20,12 @@ TEST_CASE("the JSON views read back what they write") {
   k.cap_usd_micros = 12'500'001;
   k.rpm = 60;
   k.no_log = true;
+  k.redaction = "block";
+  k.unscanned_payloads = "refuse";
   auto back = service::key_from_json(Json::parse(service::key_json(k).dump()));
   REQUIRE(back.ok());
   CHECK(service::key_json(*back) == service::key_json(k));
+  CHECK(back->unscanned_payloads == "refuse");
 
   service::UsageInfo u;
   u.id = "gen-x";

@@ -127,6 +127,10 @@ TEST_CASE("key rows round-trip every field") {
   k.rpm = 60;
   k.tpm = 100000;
   k.no_log = true;
+  k.redaction = "mask";
+  k.store_conversations = false;
+  k.conversation_ttl_s = 0;
+  k.unscanned_payloads = "refuse";
   s->insert_key(k);
   auto got = s->key_by_id("AAAAAAAAAAAA");
   REQUIRE(got.has_value());
@@ -139,14 +143,46 @@ TEST_CASE("key rows round-trip every field") {
   CHECK(got->rpm == 60);
   CHECK(got->tpm == 100000);
   CHECK(got->no_log);
+  CHECK(got->redaction == "mask");
+  CHECK(got->store_conversations == false);
+  CHECK(got->conversation_ttl_s == 0);
+  CHECK(got->unscanned_payloads == "refuse");
+  CHECK(s->list_keys("t1").front().unscanned_payloads == "refuse");
 
   got->revoked_at = 6000;
   got->previous_hash.reset();
+  got->unscanned_payloads = "forward";
   s->update_key(*got);
   auto again = s->key_by_id("AAAAAAAAAAAA");
   CHECK(again->revoked_at == 6000);
   CHECK_FALSE(again->previous_hash.has_value());
+  CHECK(again->unscanned_payloads == "forward");
   CHECK_FALSE(s->key_by_id("BBBBBBBBBBBB").has_value());
+}
+
+TEST_CASE("a v2 store is migrated with its keys kept, their unscanned-payload policy unset") {
+  test::TempDir dir;
+  const auto path = dir.file("x420.db");
+  {
+    SQLite::Database db(path, SQLite::OPEN_READWRITE | SQLite::OPEN_CREATE);
+    const auto migrations = sqlite_migrations();
+    REQUIRE(migrations.size() >= 3);
+    db.exec(std::string(migrations[0]));
+    db.exec(std::string(migrations[1]));
+    db.exec("PRAGMA application_id = " + std::to_string(kApplicationId));
+    db.exec("PRAGMA user_version = 2");
+    db.exec("INSERT INTO tenants(id, name, created_at, wrapped_dek) VALUES('t1', 'acme', 1000, x'010203')");
+    db.exec("INSERT INTO api_keys(id, tenant_id, name, hash, created_at, redaction) "
+            "VALUES('AAAAAAAAAAAA', 't1', 'old', x'07', 2000, 'mask')");
+  }
+  auto s = open_sqlite_store(path, {});
+  const auto got = s->key_by_id("AAAAAAAAAAAA");
+  REQUIRE(got.has_value());
+  CHECK(got->name == "old");
+  CHECK(got->redaction == "mask");
+  CHECK_FALSE(got->unscanned_payloads.has_value());  // the server's setting
+  SQLite::Database db(path);
+  CHECK(db.execAndGet("PRAGMA user_version").getInt() == current_schema_version());
 }
 
 TEST_CASE("a key's last use only moves forward") {
