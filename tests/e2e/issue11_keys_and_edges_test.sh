@@ -4,7 +4,8 @@
 # again under a deleted one's name); "x420:allow" in request content does not stop redaction;
 # the query string and the forwarded headers are redacted like the body (refused in block
 # mode); a secret-shaped model is refused and kept out of the store, the log and the metrics;
-# the access log names routes, never the path sent. The mock upstream's record (path, query,
+# the access log names routes, never the path sent; an image (a payload that cannot be scanned)
+# is forwarded or refused by the key's --unscanned-payloads. The mock upstream's record (path, query,
 # headers, body) and serve's stderr are searched for every secret.
 source "$(dirname "$0")/lib.sh"
 
@@ -34,6 +35,7 @@ KEY_B=$OUT
 expect_exit 0 "a block key" x420 keys create --name blocker --redact block -q
 KEY_BLOCK=$OUT
 expect_exit 0 "a key with its own unscanned-payload policy" x420 keys create --name strict --unscanned-payloads refuse -q
+KEY_STRICT=$OUT
 expect_exit 0 "keys show --json" x420 keys show "${OUT:5:12}" --json
 expect_eq "$(json_field "$OUT" unscanned_payloads)" "refuse" "the key's policy is stored and shown"
 expect_exit 0 "keys list" x420 keys list
@@ -97,12 +99,22 @@ expect_contains "$OUT" "\`model\` looks like a secret (rule aws.access_key_id)" 
 expect_not_contains "$OUT" "$AS_MODEL" "model: the refusal does not quote it"
 expect_eq "$(requests)" "$BEFORE" "model: nothing forwarded"
 
+# An image cannot be scanned: forwarded for a key that takes the server's default, refused for
+# one that refuses them; counted either way.
+IMAGE='{"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},{"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo"}}]}]}'
+image() { curl -s --max-time 20 -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $1" -H "content-type: application/json" "$URL/v1/chat/completions" -d "$IMAGE"; }
+expect_eq "$(image "$KEY_A")" "200" "unscanned payload: forwarded by default"
+BEFORE=$(requests)
+expect_eq "$(image "$KEY_STRICT")" "400" "unscanned payload: refused for a key that refuses them"
+expect_eq "$(requests)" "$BEFORE" "unscanned payload: the refused request was not forwarded"
+
 # A secret in the path: a 404, and the log names the route "other".
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' "$URL/v1/$IN_PATH?x=$IN_QUERY")" "404" "unknown path: 404"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -X POST "$URL/x420/v1/tenants/$IN_PATH/keys")" "401" "admin path without a token: 401"
 METRICS=$(curl -s "$URL/metrics")
 expect_contains "$METRICS" 'x420_requests_total{route="other",status="404"} 1' "metrics: the unknown path counted as other"
-expect_contains "$METRICS" 'x420_unscanned_payloads_total{action="forwarded"} 0' "metrics: unscanned payloads counted"
+expect_contains "$METRICS" 'x420_unscanned_payloads_total{action="forwarded"} 1' "metrics: the forwarded image counted"
+expect_contains "$METRICS" 'x420_unscanned_payloads_total{action="refused"} 1' "metrics: the refused image counted"
 
 # (b) A deleted tenant's placeholder means nothing to a tenant made again under its name.
 expect_eq "$(chat "$KEY_ACME" "acme uses $ACME")" "acme uses $ACME" "acme: restored before the delete"

@@ -267,3 +267,22 @@ TEST_CASE("the unscanned-payload policy is the key's own, else the server's", "[
   CHECK(f.proxy->unscanned_for(forwarding->info) == UnscannedPolicy::forward);
   CHECK_FALSE(svc.create_key("default", {.name = "x", .unscanned_payloads = "sometimes"}));
 }
+
+TEST_CASE("payloads that cannot be scanned are forwarded or refused by the key's policy, and counted", "[proxy][admit]") {
+  AdmitFixture f;
+  const std::string refusing =
+      f.as_operator().create_key("default", {.name = "r", .unscanned_payloads = "refuse"})->plaintext;
+  const std::string body =
+      R"({"model":"gpt-4o","messages":[{"role":"user","content":[{"type":"text","text":"what is this"},)"
+      R"({"type":"image_url","image_url":{"url":"data:image/png;base64,iVBORw0KGgo"}}]}]})";
+  Outcome o1, o2;
+  const auto forwarded = f.admit_chat(body, f.key, o1);
+  CHECK(admitted(forwarded).body.find("iVBORw0KGgo") != std::string::npos);
+  const auto result = f.admit_chat(body, refusing, o2);
+  const auto& no = refused(result);
+  CHECK(no.status == 400);
+  CHECK(no.message.find("cannot be scanned") != std::string::npos);
+  const auto text = f.proxy->metrics.text(0, 0);
+  CHECK(text.find("x420_unscanned_payloads_total{action=\"forwarded\"} 1\n") != std::string::npos);
+  CHECK(text.find("x420_unscanned_payloads_total{action=\"refused\"} 1\n") != std::string::npos);
+}
