@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Issue 11, the proxy's part: a placeholder is restored only in replies to the key that sent its
+# Redaction outside the body and across keys (issue 11): a placeholder is restored only in replies to the key that sent its
 # secret (not to another key of the tenant, not after the key is revoked, not to a tenant made
 # again under a deleted one's name); "x420:allow" in request content does not stop redaction;
 # the query string and the forwarded headers are redacted like the body (refused in block
