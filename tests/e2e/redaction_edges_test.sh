@@ -1,11 +1,11 @@
 #!/usr/bin/env bash
-# Redaction outside the body and across keys (issue 11): a placeholder is restored only in replies to the key that sent its
-# secret (not to another key of the tenant, not after the key is revoked, not to a tenant made
-# again under a deleted one's name); "x420:allow" in request content does not stop redaction;
-# the query string and the forwarded headers are redacted like the body (refused in block
-# mode); a secret-shaped model is refused and kept out of the store, the log and the metrics;
-# the access log names routes, never the path sent; an image (a payload that cannot be scanned)
-# is forwarded or refused by the key's --unscanned-payloads. The mock upstream's record (path, query,
+# Redaction outside the body and across keys (issue 11): a placeholder is restored only in replies
+# to the key that sent its secret (not to another key of the tenant, not after the key is revoked,
+# not to a tenant made again under a deleted one's name); "x420:allow" in request content does not
+# stop redaction; the query string and the forwarded headers are redacted like the body (refused in
+# block mode); a secret-shaped model is refused and kept out of the store, the log and the metrics;
+# the access log names routes, never the path sent; an image (a payload that cannot be scanned) is
+# forwarded or refused by the key's --unscanned-payloads. The mock upstream's record (path, query,
 # headers, body) and serve's stderr are searched for every secret.
 source "$(dirname "$0")/lib.sh"
 
