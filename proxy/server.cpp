@@ -314,6 +314,17 @@ awaitable<void> session(Proxy& p, tcp::socket socket) {
   stream.socket().shutdown(tcp::socket::shutdown_send, ec);
 }
 
+// Runs `action` every `period` on the timer's executor until the timer is cancelled or destroyed.
+template <class Duration, class Action>
+void run_every(asio::steady_timer& timer, Duration period, Action action) {
+  timer.expires_after(period);
+  timer.async_wait([&timer, period, action](const beast::error_code& error) {
+    if (error) return;
+    action();
+    run_every(timer, period, action);
+  });
+}
+
 awaitable<void> accept_loop(Proxy& p, tcp::acceptor& acceptor) {
   asio::steady_timer backoff(acceptor.get_executor());
   for (;;) {
@@ -427,47 +438,25 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
 
   // Placeholder mappings age out (see PlaceholderMap::next_generation).
   asio::steady_timer placeholder_timer(io);
-  std::function<void()> age_placeholders = [&] {
-    placeholder_timer.expires_after(std::chrono::seconds(config.placeholder_ttl_s));
-    placeholder_timer.async_wait([&](const beast::error_code& error) {
-      if (error) return;
-      proxy.age_placeholders();
-      age_placeholders();
-    });
-  };
-  age_placeholders();
+  run_every(placeholder_timer, std::chrono::seconds(config.placeholder_ttl_s), [&] { proxy.age_placeholders(); });
 
   // A key revoked or a tenant deleted by another process (x420 keys revoke, x420 account
   // delete): what the proxy holds for it is dropped within the key cache's TTL, the longest the
   // key itself could still be accepted.
   asio::steady_timer departed_timer(io);
-  std::function<void()> sweep_departed = [&] {
-    departed_timer.expires_after(std::chrono::milliseconds(config.departed_sweep_ms));
-    departed_timer.async_wait([&](const beast::error_code& error) {
-      if (error) return;
-      proxy.forget_departed();
-      sweep_departed();
-    });
-  };
-  sweep_departed();
+  run_every(departed_timer, std::chrono::milliseconds(config.departed_sweep_ms), [&] { proxy.forget_departed(); });
 
   // A KEK rotation by another process is noticed within a second (one meta read), before a
   // request has to find out by failing to open a secret.
   asio::steady_timer kek_timer(io);
-  std::function<void()> watch_kek = [&] {
-    if (config.kek_watch_s <= 0) return;
-    kek_timer.expires_after(std::chrono::seconds(config.kek_watch_s));
-    kek_timer.async_wait([&](const beast::error_code& error) {
-      if (error) return;
+  if (config.kek_watch_s > 0)
+    run_every(kek_timer, std::chrono::seconds(config.kek_watch_s), [&] {
       try {
         proxy.refresh_keyring();
       } catch (const std::exception& e) {
         spdlog::error("checking the master key failed: {}", e.what());
       }
-      watch_kek();
     });
-  };
-  watch_kek();
 
   asio::co_spawn(io, accept_loop(proxy, acceptor), asio::detached);
   if (config.announce) {
