@@ -6,6 +6,7 @@
 #include <random>
 
 #include "lib/common/json_text.h"
+#include "lib/crypto/base64.h"
 #include "lib/detect/json_body.h"
 
 using namespace x420;
@@ -579,47 +580,10 @@ TEST_CASE("arbitrary and mutated bodies never crash, and agree with nlohmann whe
 
 namespace {
 
-std::string b64(std::string_view text) {
-  static const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-  std::string out;
-  std::size_t i = 0;
-  for (; i + 2 < text.size(); i += 3) {
-    const unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8) |
-                       static_cast<unsigned char>(text[i + 2]);
-    for (int k = 18; k >= 0; k -= 6) out += alphabet[(v >> k) & 63];
-  }
-  if (i + 1 == text.size()) {
-    const unsigned v = static_cast<unsigned char>(text[i]) << 16;
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += "==";
-  } else if (i + 2 == text.size()) {
-    const unsigned v = (static_cast<unsigned char>(text[i]) << 16) | (static_cast<unsigned char>(text[i + 1]) << 8);
-    out += alphabet[(v >> 18) & 63];
-    out += alphabet[(v >> 12) & 63];
-    out += alphabet[(v >> 6) & 63];
-    out += '=';
-  }
-  return out;
-}
+std::string b64(std::string_view text) { return crypto::base64_encode(text, {}); }
 
-std::string unb64(std::string_view text) {
-  std::string out;
-  unsigned v = 0;
-  int bits = 0;
-  for (char c : text) {
-    const char* alphabet = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    const char* at = std::strchr(alphabet, c);
-    if (!at || c == '\0') continue;
-    v = (v << 6) | static_cast<unsigned>(at - alphabet);
-    bits += 6;
-    if (bits >= 8) {
-      bits -= 8;
-      out += static_cast<char>((v >> bits) & 0xFF);
-    }
-  }
-  return out;
-}
+// Decoded standard base64; "" when it is not.
+std::string unb64(std::string_view text) { return crypto::base64_decode(text, {}).value_or(""); }
 
 // Every string of a JSON document, decoded, at every level: the values and keys, and the text of
 // each string that is JSON itself.
