@@ -8,9 +8,11 @@
 #include <climits>
 #include <optional>
 #include <cstring>
+#include <unordered_map>
 #include <unordered_set>
 
 #include "lib/crypto/keyed_hash.h"
+#include "lib/detect/placeholder.h"
 #include "lib/detect/prefilter_pattern.h"
 #include "lib/detect/validators.h"
 
@@ -24,6 +26,23 @@ constexpr std::uint32_t kMatchLimit = 200'000;
 constexpr std::string_view kInlineAllow = "x420:allow";
 constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look for the marker
 
+// PCRE2 10.42's JIT, searching ahead for where a match can start, reads past the end of the
+// subject and its answer then depends on those bytes: the same window matched in one run and
+// not in the next. Without the start-of-match optimisations it reads only the subject; the
+// windows are short, so this costs little.
+constexpr std::uint32_t kCompileOptions = PCRE2_NO_START_OPTIMIZE;
+
+// Keywords too common in ordinary text and code to start a rule: a rule holding one is
+// prefiltered by its regex instead (as a rule without keywords is), which vectorscan does in
+// one pass whatever the rule count.
+bool common_keyword(std::string_view k) {
+  static constexpr std::string_view kCommon[] = {
+      "key",    "keys",   "token",  "secret", "pass",   "password", "passwd", "pwd",    "auth",
+      "api",    "bearer", "basic",  "private", "private key", "credential", "credentials",
+      "session", "access", "login", "user",   "client", "id",      "sk",     "pk",     "app"};
+  return k.size() < 3 || std::find(std::begin(kCommon), std::end(kCommon), k) != std::end(kCommon);
+}
+
 struct PcreCodeDeleter {
   void operator()(pcre2_code* c) const { pcre2_code_free(c); }
 };
@@ -35,6 +54,7 @@ struct CompiledRule {
   std::uint32_t max_width = 0;
   int specificity = 0;        // higher wins an overlap
   bool generic = false;       // entropy-gated: stopwords apply
+  bool by_keyword = false;    // started by its keywords' hits, not by its own regex
   std::size_t known_length = 0;
 };
 
@@ -48,7 +68,7 @@ Result<PcreCode> compile_pcre(const std::string& pattern, std::string_view what)
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   0, &error, &offset, nullptr);
+                                   kCompileOptions, &error, &offset, nullptr);
   if (!code)
     return make_error(ErrorKind::usage, std::string(what) + ": regex does not compile at offset " +
                                             std::to_string(offset) + ": " + pcre_error(error));
@@ -82,8 +102,16 @@ int specificity_of(const Rule& r, bool known) {
 
 }  // namespace
 
+// A pattern of the prefilter database and the rules a hit of it starts: the rules holding a
+// keyword (the pattern is the keyword), or one rule prefiltered by its own regex, or one known
+// secret (the pattern is its value).
+struct PrefilterPattern {
+  std::vector<std::uint32_t> rules;
+};
+
 struct Engine::Impl {
   std::vector<CompiledRule> rules;
+  std::vector<PrefilterPattern> patterns;  // by vectorscan id
   hs_database_t* db = nullptr;
   std::vector<PcreCode> allow_regexes;
   std::unordered_set<std::string> allow_values;
@@ -92,6 +120,7 @@ struct Engine::Impl {
   crypto::SecretBytes fingerprint_key;
   std::size_t max_span = 0;
   bool inline_allow = true;
+  bool report_placeholders = false;
 
   ~Impl() {
     if (db) hs_free_database(db);
@@ -151,12 +180,14 @@ Engine::~Engine() = default;
 
 namespace {
 
-// Cache entry: magic, pattern count, each pattern's max width, then the serialized database.
-constexpr std::string_view kCacheMagic = "x420hs1";
+// Cache entry: magic, rule count, each rule's max width, then the serialized database.
+constexpr std::string_view kCacheMagic = "x420hs2";
 
-std::string cache_key(const std::vector<std::string>& patterns) {
+std::string cache_key(const std::vector<std::string>& patterns, const std::vector<std::string>& regexes) {
   std::string material = std::string(kCacheMagic) + '\0' + hs_version() + '\0';
   for (const auto& p : patterns) material.append(p).push_back('\0');
+  material.push_back('\1');
+  for (const auto& r : regexes) material.append(r).push_back('\0');
   static const crypto::SecretBytes kKey(reinterpret_cast<const std::uint8_t*>("x420 engine cache key v1 ......"), 32);
   return crypto::hex_of(crypto::keyed_hash(kKey, material));
 }
@@ -209,6 +240,13 @@ Result<std::uint32_t> max_width_of(const std::string& pattern, const std::string
     std::free(info);
     return make_error(ErrorKind::usage, what + ": regex can match empty text");
   }
+  if (info->max_width == UINT_MAX) {
+    // The engine confirms a rule in a window as wide as its longest match around each hit; with
+    // no bound there is no window (and a stream scanner could not know how much to keep).
+    std::free(info);
+    return make_error(ErrorKind::usage, what + ": regex has no upper bound on its length (a *, + or {n,} "
+                                                "repeat): give every repeat a maximum, such as {1,200}");
+  }
   const auto width = std::min<std::uint32_t>(info->max_width, kMaxSpanCap);
   std::free(info);
   return width;
@@ -219,9 +257,10 @@ Result<std::uint32_t> max_width_of(const std::string& pattern, const std::string
 Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
   auto impl = std::make_unique<Impl>();
   impl->inline_allow = config.inline_allow;
+  impl->report_placeholders = config.report_placeholders;
 
-  // Rules first, then known secrets: a finding's rule index is its pattern id.
-  std::vector<std::string> originals;
+  // Rules first, then known secrets: a finding's rule index is its place here.
+  std::vector<std::string> regexes;  // each rule's own, for its width (a known secret: its value)
   for (auto& rule : config.rules) {
     auto code = compile_pcre(rule.regex, "rule " + rule.id);
     if (!code) return code.error();
@@ -236,7 +275,7 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
     c.specificity = specificity_of(rule, false);
     c.generic = rule.entropy_min > 0;
     c.code = std::move(code.value());
-    originals.push_back(rule.regex);
+    regexes.push_back(rule.regex);
     c.rule = std::move(rule);
     impl->rules.push_back(std::move(c));
   }
@@ -251,42 +290,83 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
     c.rule.severity = Severity::critical;
     c.specificity = specificity_of(c.rule, true);
     c.known_length = known.value.size();
-    originals.push_back(escape_literal(known.value));
+    regexes.push_back(escape_literal(known.value));
     crypto::wipe(known.value);
     impl->rules.push_back(std::move(c));
   }
-  if (originals.empty()) return make_error(ErrorKind::usage, "no rules to scan with");
+  if (regexes.empty()) return make_error(ErrorKind::usage, "no rules to scan with");
+
+  // The prefilter: every keyword once, caseless, starting all the rules that hold it; a rule
+  // without keywords by its relaxed regex; a known secret by its value.
+  std::vector<std::string> patterns;
+  std::vector<unsigned> pattern_flags;
+  {
+    std::unordered_map<std::string, std::size_t> keyword_pattern;
+    for (std::size_t i = 0; i < impl->rules.size(); ++i) {
+      const auto& c = impl->rules[i];
+      const auto index = static_cast<std::uint32_t>(i);
+      if (c.known_length) {
+        patterns.push_back(regexes[i]);
+        pattern_flags.push_back(0);
+        impl->patterns.push_back({{index}});
+        continue;
+      }
+      const bool gated = !c.rule.keywords.empty() &&
+                         std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
+                                      [](const std::string& k) { return common_keyword(lower(k)); });
+      impl->rules[i].by_keyword = gated;
+      if (!gated) {
+        unsigned f = 0;
+        if (auto width = max_width_of(regexes[i], "rule " + c.rule.id, f); !width) return width.error();
+        patterns.push_back(relax_for_prefilter(regexes[i]));
+        pattern_flags.push_back(f);
+        impl->patterns.push_back({{index}});
+        continue;
+      }
+      for (const auto& keyword : c.rule.keywords) {
+        const std::string k = lower(keyword);
+        auto [it, fresh] = keyword_pattern.try_emplace(k, patterns.size());
+        if (fresh) {
+          patterns.push_back(escape_literal(k));
+          pattern_flags.push_back(HS_FLAG_CASELESS);
+          impl->patterns.push_back({});
+        }
+        auto& starts = impl->patterns[it->second].rules;
+        if (starts.empty() || starts.back() != index) starts.push_back(index);
+      }
+    }
+  }
 
   const bool cacheable = config.cache && config.known_secrets.empty();
-  const std::string key = cacheable ? cache_key(originals) : std::string();
+  const std::string key = cacheable ? cache_key(patterns, regexes) : std::string();
   std::vector<std::uint32_t> widths;
   bool cached = false;
   if (cacheable)
     if (auto bytes = config.cache->load(key))
-      cached = load_cached(*bytes, originals.size(), &impl->db, widths);
+      cached = load_cached(*bytes, regexes.size(), &impl->db, widths);
 
   if (!cached) {
-    std::vector<std::string> patterns;
-    std::vector<unsigned> flags, ids;
     widths.clear();
-    for (std::size_t i = 0; i < originals.size(); ++i) {
+    for (std::size_t i = 0; i < regexes.size(); ++i) {
       const auto& c = impl->rules[i];
       unsigned f = 0;
-      auto width = max_width_of(originals[i], "rule " + c.rule.id, f);
+      auto width = max_width_of(regexes[i], "rule " + c.rule.id, f);
       if (!width) return width.error();
       widths.push_back(*width);
-      patterns.push_back(c.known_length ? originals[i] : relax_for_prefilter(originals[i]));
-      flags.push_back(f);
-      ids.push_back(static_cast<unsigned>(i));
     }
     std::vector<const char*> cpatterns;
-    for (const auto& p : patterns) cpatterns.push_back(p.c_str());
+    std::vector<unsigned> ids;
+    for (const auto& p : patterns) {
+      ids.push_back(static_cast<unsigned>(cpatterns.size()));
+      cpatterns.push_back(p.c_str());
+    }
     hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(cpatterns.data(), flags.data(), ids.data(),
+    if (hs_compile_multi(cpatterns.data(), pattern_flags.data(), ids.data(),
                          static_cast<unsigned>(cpatterns.size()), HS_MODE_BLOCK, nullptr, &impl->db,
                          &err) != HS_SUCCESS) {
-      std::string which =
-          err->expression >= 0 ? "rule " + impl->rules[err->expression].rule.id + ": " : std::string();
+      std::string which;
+      if (err->expression >= 0 && !impl->patterns[err->expression].rules.empty())
+        which = "rule " + impl->rules[impl->patterns[err->expression].rules.front()].rule.id + ": ";
       Error e = make_error(ErrorKind::usage, which + "pattern database does not compile: " + err->message);
       hs_free_compile_error(err);
       return e;
@@ -403,6 +483,10 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
   if (secret.empty() || secret.size() < r.min_len) return;
   if (r.entropy_min > 0 && shannon_entropy(secret) < r.entropy_min) return;
   if (c.generic && contains_stopword(impl.stopwords, secret)) return;
+  // A registered secret is reported whatever it looks like; a key block is long base64 whose
+  // zero runs ("AAAA…") are real.
+  if (!impl.report_placeholders && !c.known_length && r.block_end.empty() && looks_like_placeholder(secret))
+    return;
   const Verdict verdict = validate(r.validator, secret);
   if (verdict == Verdict::reject) return;
   if (impl.allow_values.count(std::string(secret))) return;
@@ -436,15 +520,25 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
 }
 
 // Runs rule `index` over the window of segment `seg` around a prefilter hit ending at `to`.
-void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg) {
+// A regex prefilter's hit ends where a match would, so a hit inside the last window was
+// searched already. A keyword's hit lies anywhere in its match, which may reach past the last
+// window: only what that window could not have seen whole is searched again (a match it found
+// again overlaps itself, and resolve_overlaps keeps one).
+void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg, bool keyword) {
   const auto& impl = *s.impl;
   const CompiledRule& c = impl.rules[index];
   const std::string_view data = s.data;
   auto& w = s.covered[index];
-  if (to >= w.start && to < w.end) return;  // this window was searched already
-  const std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
+  std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
   const std::uint64_t we = std::min<std::uint64_t>(seg.end, to + c.max_width);
-  w = {ws, we == seg.end ? seg.end + 1 : we};  // a window reaching its segment's end covers it all
+  if (keyword) {
+    if (ws >= w.start && we <= w.end) return;
+    if (ws >= w.start && ws < w.end) ws = std::max<std::uint64_t>(ws, w.end > c.max_width ? w.end - c.max_width : 0);
+    w = {ws, we};
+  } else {
+    if (to >= w.start && to < w.end) return;
+    w = {ws, we == seg.end ? seg.end + 1 : we};  // a window reaching its segment's end covers it all
+  }
 
   // Past the window's end the segment goes on: `$` must not match there, and a match that
   // reaches it belongs to a later window. At the segment's end the subject ends.
@@ -495,6 +589,7 @@ constexpr std::uint64_t kTrailingContext = 8;
 
 // Runs rule `index` around a prefilter hit ending at `to`.
 void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
+  const bool keyword = s.impl->rules[index].by_keyword;
   const CompiledRule& c = s.impl->rules[index];
   const Segment seg = segment_at(s, to - 1);  // the hit's last byte is in it
   if (c.known_length) {  // an exact literal: the prefilter's hit is the match
@@ -502,18 +597,21 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
     if (start >= seg.begin) consider(*s.impl, index, s.data, start, to, start, to, s.marker_present, s.found);
     return;
   }
-  if (seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
-    confirm_in(s, index, seg.begin, segment_at(s, seg.begin - 1));
+  if (!keyword && seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
+    confirm_in(s, index, seg.begin, segment_at(s, seg.begin - 1), keyword);
     if (s.failure) return;
   }
-  confirm_in(s, index, to, seg);
+  confirm_in(s, index, to, seg, keyword);
 }
 
 int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                        void* ctx) {
   auto& s = *static_cast<Engine::Scratch*>(ctx);
-  confirm(s, id, to);
-  return s.failure ? 1 : 0;  // non-zero stops the scan
+  for (const std::uint32_t rule : s.impl->patterns[id].rules) {
+    confirm(s, rule, to);
+    if (s.failure) return 1;  // non-zero stops the scan
+  }
+  return 0;
 }
 
 // Keeps, of overlapping findings, the most specific (then longest, then first-listed) rule's.

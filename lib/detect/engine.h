@@ -54,6 +54,9 @@ struct EngineConfig {
   crypto::SecretBytes fingerprint_key;
   bool inline_allow = true;  // a line holding "x420:allow" is accepted
   CompiledCache* cache = nullptr;
+  // Placeholders (lib/detect/placeholder.h) are not secrets and are left out; a measurement
+  // that must tell them from misses asks for them.
+  bool report_placeholders = false;
 };
 
 class Engine {

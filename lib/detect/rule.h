@@ -24,8 +24,14 @@ struct Rule {
   std::string id;  // lowercase dotted: "aws.access_key_id"
   std::string description;
   Severity severity = Severity::high;
+  // Literals, lowercase: every match holds one (case-insensitively). The engine looks for them
+  // first and tries the rule only around them; a rule with a luhn or iban_mod97 validator may have
+  // none, and is then prefiltered by its regex.
   std::vector<std::string> keywords;
-  std::string regex;     // PCRE syntax; vectorscan prefilters it, PCRE2 confirms the span
+  std::string regex;     // PCRE syntax, confirmed by PCRE2
+  // A keyword-context rule (lib/detect/context_rule.h): the vendor words its name holds. The
+  // file gives these and the value's shape; the loader builds `regex` (group 1 is the value).
+  std::vector<std::string> context;
   int secret_group = 0;  // the capture group that is the secret; 0 = the whole match
   Validator validator = Validator::none;
   double entropy_min = 0;  // Shannon bits per byte of the secret, 0 = no gate

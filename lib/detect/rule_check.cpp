@@ -7,6 +7,7 @@
 #include <set>
 
 #include "lib/detect/engine.h"
+#include "lib/detect/placeholder.h"
 #include "lib/detect/validators.h"
 
 namespace x420::detect {
@@ -20,11 +21,12 @@ struct Checked {
 };
 
 Result<std::unique_ptr<Engine>> engine_of(std::vector<Rule> rules, const AllowlistSpec& allowlist,
-                                          bool inline_allow = true) {
+                                          bool gates = true) {
   EngineConfig config;
   config.rules = std::move(rules);
   config.allowlist = allowlist;
-  config.inline_allow = inline_allow;
+  config.inline_allow = gates;
+  config.report_placeholders = !gates;
   return Engine::build(std::move(config));
 }
 
@@ -67,6 +69,9 @@ std::string why_not_found(const Rule& r, const std::string& example) {
              two_decimals(r.entropy_min);
   if (validate(r.validator, secret) == Verdict::reject)
     return "the " + std::string(validator_name(r.validator)) + " validator rejects its secret";
+  if (r.block_end.empty() && looks_like_placeholder(secret))
+    return "its secret looks like a placeholder (one character repeated, a run such as abcdef or 123456, a "
+           "template or a dummy word), which no rule reports: use random characters";
   if (example.find("x420:allow") != std::string::npos) return "it holds x420:allow, which accepts its line";
   return "the allowlist accepts it (a stopword, a value, a regex or a fingerprint)";
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <sstream>
 
+#include "lib/detect/context_rule.h"
 #include "lib/detect/rule.h"
 
 namespace x420::detect {
@@ -67,10 +68,39 @@ std::size_t distance(std::string_view a, std::string_view b) {
   return row[b.size()];
 }
 
+bool contains_caseless(std::string_view text, std::string_view word) {
+  const auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
+    return std::tolower(static_cast<unsigned char>(a)) == std::tolower(static_cast<unsigned char>(b));
+  });
+  return it != text.end();
+}
+
+// The engine tries a rule only where one of its keywords occurs, so a rule without one would
+// never run, and an example without one would never be found.
+std::string keyword_problem(const Rule& r) {
+  const bool digit_led = r.validator == Validator::luhn || r.validator == Validator::iban_mod97;
+  if (r.keywords.empty() && !digit_led)
+    return "needs keywords: the literals every match holds (the engine tries a rule only around "
+           "them; only luhn and iban_mod97 rules may go without)";
+  for (const auto& k : r.keywords) {
+    if (k.size() < 2 || k.size() > 64) return "keyword '" + k + "' must have 2 to 64 characters";
+    for (const char c : k)
+      if (c >= 'A' && c <= 'Z') return "keyword '" + k + "' must be lowercase (keywords match in any case)";
+  }
+  if (r.keywords.empty()) return {};
+  for (std::size_t i = 0; i < r.examples.size(); ++i) {
+    const bool has = std::any_of(r.keywords.begin(), r.keywords.end(),
+                                 [&](const std::string& k) { return contains_caseless(r.examples[i], k); });
+    if (!has) return "example " + std::to_string(i + 1) + " holds none of the rule's keywords";
+  }
+  return {};
+}
+
 Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
-      "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end"};
+      "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end",
+      "context",      "value"};
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -88,9 +118,26 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
       }
     return bad(source, value, what);
   }
-  auto regex = t["regex"].value<std::string>();
-  if (!regex || regex->empty()) return bad(source, t, "rule " + r.id + " needs a regex");
-  r.regex = *regex;
+  if (auto s = read_strings(source, t, "context", r.context); !s) return s.error();
+  if (t.get("context")) {
+    if (t.get("regex") || t.get("secret_group"))
+      return bad(source, t, "rule " + r.id + ": a context rule has a value, not a regex or secret_group "
+                                             "(its regex is built from context and value)");
+    auto value = t["value"].value<std::string>();
+    if (!value || value->empty())
+      return bad(source, t, "rule " + r.id + ": a context rule needs a value (the regex of the secret)");
+    if (r.context.empty()) return bad(source, t, "rule " + r.id + ": context must name at least one word");
+    for (const auto& word : r.context)
+      if (auto problem = context_word_problem(word); !problem.empty())
+        return bad(source, t, "rule " + r.id + ": context word '" + word + "': " + problem);
+    r.regex = context_regex(r.context, *value);
+    r.secret_group = 1;
+  } else {
+    if (t.get("value")) return bad(source, t, "rule " + r.id + ": value is for context rules: add context = [...]");
+    auto regex = t["regex"].value<std::string>();
+    if (!regex || regex->empty()) return bad(source, t, "rule " + r.id + " needs a regex (or context and value)");
+    r.regex = *regex;
+  }
   r.description = t["description"].value_or<std::string>(std::string(r.id));
   if (const auto* node = t.get("severity")) {
     auto s = node->value<std::string>();
@@ -131,6 +178,11 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   for (auto [key, out] : {std::pair{"keywords", &r.keywords}, std::pair{"examples", &r.examples},
                           std::pair{"negative_examples", &r.negative_examples}})
     if (auto s = read_strings(source, t, key, *out); !s) return s.error();
+  for (auto& word : context_keywords(r.context))
+    if (std::find(r.keywords.begin(), r.keywords.end(), word) == r.keywords.end()) r.keywords.push_back(std::move(word));
+  if (auto problem = keyword_problem(r); !problem.empty()) return bad(source, t, "rule " + r.id + ": " + problem);
+  if (r.examples.empty())
+    return bad(source, t, "rule " + r.id + " needs at least one example (a string it must find)");
   return r;
 }
 

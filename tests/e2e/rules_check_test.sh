@@ -18,6 +18,7 @@ cat >"$WORK/good.toml" <<'EOF'
 id = 'acme.token'
 description = 'ACME API token'
 regex = '\bacme_[A-Za-z0-9]{24}\b'
+keywords = ['acme_']
 examples = ['ACME_TOKEN=acme_Q7vLz2Rk9pXw4TbN8cYh3MdF']
 negative_examples = ['acme_short', 'xacme_Q7vLz2Rk9pXw4TbN8cYh3MdF']
 EOF
@@ -43,7 +44,7 @@ expect_not_contains "$OUT" "Zx8Wv7Ut6Sr5Qp4On3Ml2Kj1" "the negative itself is no
 # Files that do not load: a misspelt field, a bad type, TOML that does not parse.
 sed "s/^negative_examples/negative_example/" "$WORK/good.toml" >"$WORK/typo.toml"
 expect_exit 2 "an unknown field" x420 rules check "$WORK/typo.toml"
-expect_contains "$OUT" "$WORK/typo.toml:6: rule acme.token: unknown field 'negative_example' (did you mean 'negative_examples'?)" \
+expect_contains "$OUT" "$WORK/typo.toml:7: rule acme.token: unknown field 'negative_example' (did you mean 'negative_examples'?)" \
   "names file, line, rule and field, and suggests the right one"
 sed "s/^regex = .*/regex = 42/" "$WORK/good.toml" >"$WORK/type.toml"
 expect_exit 2 "a regex that is not a string" x420 rules check "$WORK/type.toml"
@@ -55,18 +56,28 @@ expect_contains "$OUT" "0 rules, 0 examples, 0 negatives: 1 failure" "nothing wa
 sed "s/^id = .*/id = 'github.pat'/" "$WORK/good.toml" >"$WORK/taken.toml"
 expect_exit 2 "an id the built-in rules have" x420 rules check "$WORK/taken.toml"
 expect_contains "$OUT" "rule id 'github.pat' is already defined" "as x420 scan --rules refuses it"
-printf '[[rule]]\nid = "acme.x"\nregex = "acme_("\n' >"$WORK/regex.toml"
+printf '[[rule]]\nid = "acme.x"\nregex = "acme_("\nkeywords = ["acme_"]\nexamples = ["acme_x"]\n' >"$WORK/regex.toml"
 expect_exit 2 "a regex that does not compile" x420 rules check "$WORK/regex.toml"
 expect_contains "$OUT" "rule acme.x: regex does not compile" "names the rule"
 expect_exit 2 "a file that does not exist" x420 rules check "$WORK/nosuch.toml"
 expect_contains "$ERR" "nosuch.toml" "names the missing file"
 
+# A rule the engine cannot bound, or start, or check, is refused with the reason.
+printf "[[rule]]\nid = 'acme.loose'\nregex = 'acme_[a-z]+'\nkeywords = ['acme_']\nexamples = ['acme_qzmv']\n" >"$WORK/loose.toml"
+expect_exit 2 "a regex with no upper bound" x420 rules check "$WORK/loose.toml"
+expect_contains "$OUT" "rule acme.loose: regex has no upper bound on its length" "unbounded"
+printf "[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{4}'\nexamples = ['acme_qzmv']\n" >"$WORK/nokw.toml"
+expect_exit 2 "a rule without keywords" x420 rules check "$WORK/nokw.toml"
+expect_contains "$OUT" "rule acme.bare: needs keywords" "no keywords"
+printf "[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{4}'\nkeywords = ['acme_']\n" >"$WORK/noex.toml"
+expect_exit 2 "a rule without examples" x420 rules check "$WORK/noex.toml"
+expect_contains "$OUT" "rule acme.bare needs at least one example" "no examples"
+
 # Warnings are shown, and do not fail the check.
-printf "[[rule]]\nid = 'acme.loose'\nregex = 'acme_[a-z]+'\n" >"$WORK/loose.toml"
-expect_exit 0 "a rule with warnings only" x420 rules check "$WORK/loose.toml"
-expect_contains "$OUT" "warning: $WORK/loose.toml: rule acme.loose: the regex has no upper bound" "unbounded"
-expect_contains "$OUT" "warning: $WORK/loose.toml: rule acme.loose: no examples" "no examples"
-expect_contains "$OUT" ": ok (3 warnings)" "the summary counts the warnings"
+printf "[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{4}'\nkeywords = ['acme_']\nexamples = ['acme_qzmv']\n" >"$WORK/warn.toml"
+expect_exit 0 "a rule with warnings only" x420 rules check "$WORK/warn.toml"
+expect_contains "$OUT" "warning: $WORK/warn.toml: rule acme.bare: no negative_examples" "no negatives"
+expect_contains "$OUT" ": ok (1 warning" "the summary counts the warnings"
 
 # Several files at once, as x420 scan --rules A --rules B loads them.
 expect_exit 2 "a good and a bad file" x420 rules check "$WORK/good.toml" "$WORK/negative.toml"
@@ -74,13 +85,13 @@ expect_contains "$OUT" "$WORK/negative.toml: rule id 'acme.token' is already def
   "the second file may not reuse the first one's id"
 
 # --json: one document on stdout, its shape stable for scripts.
-expect_exit 2 "--json with a failure" x420 rules check --json "$WORK/missed.toml" "$WORK/loose.toml"
+expect_exit 2 "--json with a failure" x420 rules check --json "$WORK/missed.toml" "$WORK/warn.toml"
 python3 - "$OUT" "$WORK" <<'EOF' && pass || fail "--json shape: $OUT"
 import json, sys
 doc, work = json.loads(sys.argv[1]), sys.argv[2]
 assert list(doc) == ["ok", "files", "rules", "examples", "negatives", "failures", "warnings", "problems"], list(doc)
-assert doc["ok"] is False and doc["files"] == [work + "/missed.toml", work + "/loose.toml"], doc
-assert (doc["rules"], doc["examples"], doc["negatives"], doc["failures"], doc["warnings"]) == (2, 1, 2, 1, 3), doc
+assert doc["ok"] is False and doc["files"] == [work + "/missed.toml", work + "/warn.toml"], doc
+assert (doc["rules"], doc["examples"], doc["negatives"], doc["failures"], doc["warnings"]) == (2, 2, 2, 1, 1), doc
 failure = [p for p in doc["problems"] if p["level"] == "failure"]
 assert len(failure) == 1, failure
 assert failure[0] == {"level": "failure", "check": "example", "file": work + "/missed.toml",
@@ -88,8 +99,8 @@ assert failure[0] == {"level": "failure", "check": "example", "file": work + "/m
                       "message": work + "/missed.toml: rule acme.token: examples[0] is not found: "
                                         "the regex does not match it"}, failure
 checks = sorted(p["check"] for p in doc["problems"] if p["level"] == "warning")
-assert checks == ["no_examples", "no_examples", "unbounded"], checks
-assert all(p["rule"] == "acme.loose" and p["index"] is None for p in doc["problems"] if p["level"] == "warning")
+assert checks == ["no_examples"], checks
+assert all(p["rule"] == "acme.bare" and p["index"] is None for p in doc["problems"] if p["level"] == "warning")
 EOF
 expect_exit 0 "--json for a good file" x420 rules check --json "$WORK/good.toml"
 jq -e '.ok == true and .failures == 0 and .warnings == 0 and .rules == 1 and .problems == []' \

@@ -93,13 +93,13 @@ description = "ACME internal token"
 severity = "high"
 keywords = ["acme_"]
 regex = 'acme_[a-z0-9]{20}'
-examples = ["acme_abcdefghij0123456789"]
+examples = ["acme_q8v2m0x7r4k9p1z6w3n5"]
 negative_examples = ["acme_short"]
 TOML
-printf 'use acme_abcdefghij0123456789 here\n' >"$WORK/acme.txt"
+printf 'use acme_q8v2m0x7r4k9p1z6w3n5 here\n' >"$WORK/acme.txt"
 expect_exit 1 "--rules adds a rule" x420 scan --rules "$WORK/rules.toml" "$WORK/acme.txt"
 expect_contains "$OUT" "acme.token" "user rule reported"
-printf '[[rule]]\nid = "bad"\nregex = "(unclosed"\n' >"$WORK/bad-regex.toml"
+printf '[[rule]]\nid = "bad"\nregex = "(unclosed"\nkeywords = ["unc"]\nexamples = ["unclosed"]\n' >"$WORK/bad-regex.toml"
 expect_exit 2 "--rules with a bad regex" x420 scan --rules "$WORK/bad-regex.toml" "$WORK/acme.txt"
 expect_contains "$ERR" "rule bad" "names the rule"
 printf '[[rule]]\nid = "x"\nregex = "abc"\n\nthis is = = broken\n' >"$WORK/bad-syntax.toml"

@@ -44,7 +44,7 @@ id = "acme.first"
 description = "first version"
 keywords = ["acmeone_"]
 regex = 'acmeone_[a-z0-9]{12}'
-examples = ["acmeone_abcdef123456"]
+examples = ["acmeone_q8v2m0x7r4k9"]
 negative_examples = ["acmeone_x"]
 TOML
 start_listener "$WORK/serve.out" "$WORK/serve.log" "$X420_BIN" serve --listen 127.0.0.1:0 --rules "$WORK/rules.toml" || { finish; exit 1; }
@@ -52,15 +52,15 @@ SERVE_PID=$LAST_PID
 URL="http://127.0.0.1:$PORT"
 ask() { curl -s -D "$WORK/h" -o /dev/null -H "Authorization: Bearer $KEY" -H 'content-type: application/json' \
   "$URL/v1/chat/completions" -d "{\"model\":\"gpt-4o\",\"messages\":[{\"role\":\"user\",\"content\":\"$1\"}]}"; grep -i '^x420-redactions' "$WORK/h" | tr -d '\r' | awk '{print $2}'; }
-expect_eq "$(ask 'use acmeone_abcdef123456 and acmetwo_abcdef123456')" "1" "first rule file: one custom secret"
+expect_eq "$(ask 'use acmeone_q8v2m0x7r4k9 and acmetwo_q8v2m0x7r4k9')" "1" "first rule file: one custom secret"
 sed -i 's/acmeone_/acmetwo_/g; s/first version/second version/' "$WORK/rules.toml"
 kill -HUP "$SERVE_PID"; sleep 1.5
-expect_eq "$(ask 'use acmeone_abcdef123456 and acmetwo_abcdef123456')" "1" "after SIGHUP the new rule applies"
+expect_eq "$(ask 'use acmeone_q8v2m0x7r4k9 and acmetwo_q8v2m0x7r4k9')" "1" "after SIGHUP the new rule applies"
 expect_contains "$(cat "$WORK/serve.log")" "reloaded" "reload is logged"
 printf '[[rule]]\nid = "broken"\nregex = "(unclosed"\n' >"$WORK/rules.toml"
 kill -HUP "$SERVE_PID"; sleep 1.5
 expect_contains "$(cat "$WORK/serve.log")" "keeping the current rules" "a broken file keeps the running rules"
-expect_eq "$(ask 'use acmetwo_abcdef123456')" "1" "old rules still in force"
+expect_eq "$(ask 'use acmetwo_q8v2m0x7r4k9')" "1" "old rules still in force"
 
 # SIGTERM while a stream is in flight: it completes, the row is written, exit 0.
 curl -s -N -H "Authorization: Bearer $KEY" -H 'content-type: application/json' -H 'x-mock-chunk-delay-ms: 150' \

@@ -18,8 +18,7 @@ Rule rule(std::string id, std::string regex, int group = 0) {
   Rule r;
   r.id = std::move(id);
   r.regex = std::move(regex);
-  r.secret_group = group;
-  r.keywords = {"x"};
+  r.secret_group = group;  // no keywords: the rule is prefiltered by its own regex
   return r;
 }
 
@@ -30,13 +29,13 @@ TEST_CASE("findings are byte spans of the secret group, with a fingerprint") {
   c.rules = {rule("t.assign", R"(token=([a-z0-9]{12}))", 1)};
   auto e = build(std::move(c));
   auto s = e->make_scratch();
-  const std::string text = "a\ntoken=abcdef123456\n";
+  const std::string text = "a\ntoken=q8v2m0x7r4k9\n";
   auto f = e->scan(text, *s);
   REQUIRE(f.size() == 1);
-  CHECK(text.substr(f[0].start, f[0].end - f[0].start) == "abcdef123456");
-  CHECK(text.substr(f[0].match_start, f[0].match_end - f[0].match_start) == "token=abcdef123456");
+  CHECK(text.substr(f[0].start, f[0].end - f[0].start) == "q8v2m0x7r4k9");
+  CHECK(text.substr(f[0].match_start, f[0].match_end - f[0].match_start) == "token=q8v2m0x7r4k9");
   CHECK(f[0].fingerprint.size() == 16);
-  CHECK(e->scan("a\ntoken=abcdef123456\n", *s)[0].fingerprint == f[0].fingerprint);
+  CHECK(e->scan("a\ntoken=q8v2m0x7r4k9\n", *s)[0].fingerprint == f[0].fingerprint);
 }
 
 TEST_CASE("every occurrence is found, also far apart in a large input") {
@@ -171,4 +170,55 @@ TEST_CASE("a match far into the input behind two large {0,N} repeats is found") 
   auto e = build(std::move(c));
   auto s = e->make_scratch();
   CHECK(e->scan(std::string(64, 'x') + "\n$mail->Password", *s).size() == 1);
+}
+
+TEST_CASE("a rule with keywords is tried only around them, however far its match reaches") {
+  Rule r = rule("t.kw", R"((?:kw ){1,40}v=([0-9]{300}))", 1);
+  r.keywords = {"kw"};
+  EngineConfig c;
+  c.rules = {r};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  std::string digits;
+  for (int i = 0; i < 300; ++i) digits += static_cast<char>('0' + (i * 7 + i / 10) % 10);
+  CHECK(e->scan("v=" + digits, *s).empty());  // no keyword: the rule is not tried
+  // The first hit's window ends before the match that the second hit starts does.
+  std::string many;
+  for (int i = 0; i < 40; ++i) many += "kw ";
+  const std::string text = "kw " + std::string(10, 'x') + many + "v=" + digits;
+  const auto f = e->scan(text, *s);
+  REQUIRE(f.size() == 1);
+  CHECK(text.substr(f[0].start, f[0].end - f[0].start) == digits);
+  CHECK(f[0].match_start == 13);
+  // Keywords match in any case.
+  std::string upper = many;
+  for (auto& ch : upper) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+  Rule ci = r;
+  ci.regex = R"((?i:(?:kw ){1,40})v=([0-9]{300}))";
+  EngineConfig c2;
+  c2.rules = {ci};
+  auto e2 = build(std::move(c2));
+  auto s2 = e2->make_scratch();
+  CHECK(e2->scan(upper + "v=" + digits, *s2).size() == 1);
+}
+
+TEST_CASE("placeholders are not reported, unless asked for") {
+  Rule r = rule("t.tok", R"(\btok_([A-Za-z0-9]{24})\b)", 1);
+  r.keywords = {"tok_"};
+  EngineConfig c;
+  c.rules = {r};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  CHECK(e->scan("tok_q8V2m0X7r4K9p1Z6w3N5b8C2", *s).size() == 1);
+  for (const std::string v : {"xxxxxxxxxxxxxxxxxxxxxxxx", "abcdefghijklmnopqrstuvwx", "ABCDEFGHIJKLMNOPQRSTUVWX",
+                              "123456789012345678901234", "aaaaaaaaaaaaaaaaaaaaaaaa", "qwertyuiopasdfghjklzxcvb"}) {
+    INFO(v);
+    CHECK(e->scan("tok_" + v, *s).empty());
+  }
+  EngineConfig c2;
+  c2.rules = {r};
+  c2.report_placeholders = true;
+  auto loose = build(std::move(c2));
+  auto ls = loose->make_scratch();
+  CHECK(loose->scan("tok_xxxxxxxxxxxxxxxxxxxxxxxx", *ls).size() == 1);
 }

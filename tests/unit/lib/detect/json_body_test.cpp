@@ -456,9 +456,9 @@ TEST_CASE("a span that starts or ends inside an escape is widened to the whole e
 }
 
 TEST_CASE("a match across two values is not a secret of either") {
-  const std::string body = R"({"messages":[{"role":"user","content":"aa zz"},{"role":"user","content":"yyabcdef"}]})";
+  const std::string body = R"({"messages":[{"role":"user","content":"aa zz"},{"role":"user","content":"yyqmvkrt"}]})";
   auto scratch = escapes_engine().make_scratch();
-  REQUIRE(escapes_engine().scan("aa zz\nyyabcdef", *scratch).size() == 1);
+  REQUIRE(escapes_engine().scan("aa zz\nyyqmvkrt", *scratch).size() == 1);
   const auto r = redact_ok(body, ApiShape::openai_chat, escapes_engine());
   CHECK(r.body == body);
 }

@@ -33,7 +33,11 @@ std::string all_messages(const RuleCheckReport& report) {
 // One rule with one example and one negative; `fields` adds or overrides TOML lines.
 std::string rule_file(const std::string& fields, const std::string& example,
                       const std::string& negative = "nothing to see") {
-  return "[[rule]]\nid = 'acme.token'\n" + fields + "\nexamples = ['" + example +
+  // Keywords, unless a validator lets the rule go without (the engine starts a rule at them).
+  const std::string keywords = fields.find("keywords") != std::string::npos || fields.find("luhn") != std::string::npos
+                                   ? ""
+                                   : "keywords = ['acme']\n";
+  return "[[rule]]\nid = 'acme.token'\n" + keywords + fields + "\nexamples = ['" + example +
          "']\nnegative_examples = ['" + negative + "']\n";
 }
 
@@ -97,8 +101,8 @@ TEST_CASE("an example the rule does not find fails with the reason, never quotin
   }
   SECTION("the allowlist") {
     const auto report = check(rule_file("regex = 'acme_([A-Za-z0-9]{12})'\nsecret_group = 1\nentropy_min = 1",
-                                        "acme_dummyXyZ1234") +
-                              "[allowlist]\nstopwords = ['dummy']\n");
+                                        "acme_qzvwkXyZ1234") +
+                              "[allowlist]\nstopwords = ['qzvw']\n");
     INFO(all_messages(report));
     REQUIRE(report.failures() == 1);
     CHECK(report.problems.front().message.find("the allowlist accepts it") != std::string::npos);
@@ -106,7 +110,7 @@ TEST_CASE("an example the rule does not find fails with the reason, never quotin
 }
 
 TEST_CASE("a vendor checksum must hold in an example, and failing it does not make a negative", "[rules]") {
-  const std::string fields = "regex = '\\bghp_[A-Za-z0-9]{36}\\b'\nvalidator = 'github_crc32'";
+  const std::string fields = "regex = '\\bghp_[A-Za-z0-9]{36}\\b'\nvalidator = 'github_crc32'\nkeywords = ['ghp_']";
   const std::string good = "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";  // builtin.toml's github.pat example
   const std::string bad = "ghp_tWbM0p6GfbfCVLqMUKNE1KMM7HO3JI3aj9jW";   // its checksum broken
 
@@ -143,9 +147,9 @@ TEST_CASE("the loader's errors are reported per rule, and the good rules are sti
   const std::string text =
       "[[rule]]\nid = 'acme.one'\nregex = 'one_[a-z]{8}'\nnegative_example = ['x']\n"
       "[[rule]]\nid = 'acme.two'\nregex = 'two_[a-z]{8}'\nseverity = 'urgent'\n"
-      "[[rule]]\nid = 'acme.three'\nregex = 'three_[a-z]{8}'\nexamples = ['three_abcdefgh']\n"
+      "[[rule]]\nid = 'acme.three'\nregex = 'three_[a-z]{8}'\nkeywords = ['three_']\nexamples = ['three_qzmvkrtw']\n"
       "negative_examples = ['three_abc']\n"
-      "[[rule]]\nid = 'acme.three'\nregex = 'x{3}'\n";
+      "[[rule]]\nid = 'acme.three'\nregex = 'x{3}'\nkeywords = ['xxx']\nexamples = ['xxx']\n";
   const auto report = check(text);
   INFO(all_messages(report));
   const auto load = of_kind(report, CheckKind::load);
@@ -177,7 +181,8 @@ TEST_CASE("a TOML syntax error is one problem naming the line", "[rules]") {
 }
 
 TEST_CASE("a user's rule may not reuse a built-in id", "[rules]") {
-  const auto report = check("[[rule]]\nid = 'github.pat'\nregex = 'acme_[a-z]{8}'\n", builtin_rule_file());
+  const auto report = check("[[rule]]\nid = 'github.pat'\nregex = 'acme_[a-z]{8}'\nkeywords = ['acme_']\n"
+                            "examples = ['acme_qzmvkrtw']\n", builtin_rule_file());
   INFO(all_messages(report));
   REQUIRE(report.failures() == 1);
   CHECK(report.problems.front().check == CheckKind::load);
@@ -188,8 +193,8 @@ TEST_CASE("a user's rule may not reuse a built-in id", "[rules]") {
 
 TEST_CASE("a regex the engine refuses names its rule, and the others are still checked", "[rules]") {
   const std::string text =
-      "[[rule]]\nid = 'acme.broken'\nregex = 'acme_('\n"
-      "[[rule]]\nid = 'acme.fine'\nregex = 'fine_[a-z]{8}'\nexamples = ['fine_abcdefgh']\n"
+      "[[rule]]\nid = 'acme.broken'\nregex = 'acme_('\nkeywords = ['acme_']\nexamples = ['acme_x']\n"
+      "[[rule]]\nid = 'acme.fine'\nregex = 'fine_[a-z]{8}'\nkeywords = ['fine_']\nexamples = ['fine_qzmvkrtw']\n"
       "negative_examples = ['fine_abc']\n";
   const auto report = check(text);
   INFO(all_messages(report));
@@ -203,7 +208,7 @@ TEST_CASE("a regex the engine refuses names its rule, and the others are still c
 }
 
 TEST_CASE("an allowlist regex that does not compile is a problem of its file", "[rules]") {
-  const auto report = check(rule_file("regex = 'acme_[a-z]{8}'", "acme_abcdefgh") +
+  const auto report = check(rule_file("regex = 'acme_[a-z]{8}'", "acme_qzmvkrtw") +
                             "[allowlist]\nregexes = ['(']\n");
   INFO(all_messages(report));
   REQUIRE(report.failures() == 1);
@@ -213,25 +218,48 @@ TEST_CASE("an allowlist regex that does not compile is a problem of its file", "
   CHECK(report.examples == 1);  // the rule was checked without it
 }
 
-TEST_CASE("warnings do not fail the check", "[rules]") {
+TEST_CASE("a rule with no bound on its length, no keyword or no example is refused", "[rules]") {
   SECTION("a regex with no bound on its length") {
-    const auto report = check(rule_file("regex = 'acme_[a-z]+'", "acme_abcdefgh"));
-    REQUIRE(report.problems.size() == 1);
-    CHECK(report.problems.front().level == ProblemLevel::warning);
-    CHECK(report.problems.front().check == CheckKind::unbounded);
-    CHECK(report.failures() == 0);
+    const auto report = check(rule_file("regex = 'acme_[a-z]+'", "acme_qzmvkrtw"));
+    INFO(all_messages(report));
+    REQUIRE(report.failures() == 1);
+    CHECK(report.problems.front().check == CheckKind::compile);
+    CHECK(report.problems.front().rule == "acme.token");
+    CHECK(report.problems.front().message.find("no upper bound on its length") != std::string::npos);
   }
   SECTION("a rule without examples") {
-    const auto report = check("[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{8}'\n");
-    REQUIRE(report.problems.size() == 2);
-    CHECK(report.warnings() == 2);
-    CHECK(report.problems[0].check == CheckKind::no_examples);
-    CHECK(report.problems[0].message.find("no examples") != std::string::npos);
-    CHECK(report.problems[1].message.find("no negative_examples") != std::string::npos);
+    const auto report = check("[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{8}'\nkeywords = ['acme_']\n");
+    REQUIRE(report.failures() == 1);
+    CHECK(report.problems[0].check == CheckKind::load);
+    CHECK(report.problems[0].rule == "acme.bare");
+    CHECK(report.problems[0].message.find("needs at least one example") != std::string::npos);
+  }
+  SECTION("a rule without keywords") {
+    const auto report = check("[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{8}'\nexamples = ['acme_qzmvkrtw']\n");
+    REQUIRE(report.failures() == 1);
+    CHECK(report.problems[0].check == CheckKind::load);
+    CHECK(report.problems[0].message.find("needs keywords") != std::string::npos);
+  }
+  SECTION("an example holding none of the keywords") {
+    const auto report = check("[[rule]]\nid = 'acme.bare'\nregex = '[a-z]{8}'\nkeywords = ['acme']\n"
+                              "examples = ['qzmvkrtw']\n");
+    REQUIRE(report.failures() == 1);
+    CHECK(report.problems[0].message.find("example 1 holds none of the rule's keywords") != std::string::npos);
+  }
+}
+
+TEST_CASE("warnings do not fail the check", "[rules]") {
+  SECTION("a rule without negative examples") {
+    const auto report = check("[[rule]]\nid = 'acme.bare'\nregex = 'acme_[a-z]{8}'\nkeywords = ['acme_']\n"
+                              "examples = ['acme_qzmvkrtw']\n");
+    REQUIRE(report.problems.size() == 1);
+    CHECK(report.warnings() == 1);
+    CHECK(report.problems[0].message.find("no negative_examples") != std::string::npos);
   }
   SECTION("an example another rule reports when every rule runs") {
     // card.visa has a deciding validator (Luhn), so it wins the overlap with a plain regex.
-    const auto report = check(rule_file("regex = '\\b4[0-9]{15}\\b'", "card 4111111111111111"), builtin_rule_file());
+    const auto report = check(rule_file("regex = 'card (4[0-9]{15})\\b'\nsecret_group = 1\nkeywords = ['card']", "card 4787789328792170"),
+                              builtin_rule_file());
     INFO(all_messages(report));
     REQUIRE(report.problems.size() == 1);
     const auto& p = report.problems.front();

@@ -17,9 +17,10 @@ TEST_CASE("rule files report the line of a syntax error and unknown fields") {
   REQUIRE_FALSE(misspelt.ok());
   CHECK(misspelt.error().message ==
         "user.toml:4: rule a.b: unknown field 'example' (did you mean 'examples'?)");
-  auto dup = parse_rule_file("[[rule]]\nid = \"a\"\nregex = \"b\"\n[[rule]]\nid = \"a\"\nregex = \"c\"\n", "u.toml");
+  const std::string ok_fields = "keywords = [\"bb\"]\nexamples = [\"bb\"]\n";
+  auto dup = parse_rule_file("[[rule]]\nid = \"a\"\nregex = \"b\"\n" + ok_fields + "[[rule]]\nid = \"a\"\nregex = \"c\"\n" + ok_fields, "u.toml");
   CHECK(dup.error().message.find("twice") != std::string::npos);
-  auto ok = parse_rule_file("[[rule]]\nid = \"a.b\"\nregex = \"b+\"\nseverity = \"low\"\n[allowlist]\nvalues = [\"x\"]\n", "u.toml");
+  auto ok = parse_rule_file("[[rule]]\nid = \"a.b\"\nregex = \"b{1,9}\"\nseverity = \"low\"\n" + ok_fields + "[allowlist]\nvalues = [\"x\"]\n", "u.toml");
   REQUIRE(ok.ok());
   CHECK(ok->rules.at(0).severity == Severity::low);
   CHECK(ok->allowlist.values.at(0) == "x");
@@ -29,7 +30,7 @@ TEST_CASE("reading a rule file goes on past a bad rule, and merging refuses a ta
   std::vector<RuleFileIssue> issues;
   const auto file = read_rule_file(
       "[[rule]]\nid = \"a.one\"\nregex = \"b\"\nseverity = \"urgent\"\n"
-      "[[rule]]\nid = \"a.two\"\nregex = \"c\"\n"
+      "[[rule]]\nid = \"a.two\"\nregex = \"cc\"\nkeywords = [\"cc\"]\nexamples = [\"cc\"]\n"
       "[[rule]]\nid = \"a.three\"\n"
       "[allowlist]\ncolour = []\n",
       "u.toml", issues);
@@ -38,7 +39,7 @@ TEST_CASE("reading a rule file goes on past a bad rule, and merging refuses a ta
   CHECK(issues[0].message.find("unknown allowlist field 'colour'") != std::string::npos);
   CHECK(issues[1].rule == "a.one");
   CHECK(issues[1].message.starts_with("u.toml:4: rule a.one: severity"));
-  CHECK(issues[2].message == "u.toml:8: rule a.three needs a regex");
+  CHECK(issues[2].message == "u.toml:10: rule a.three needs a regex (or context and value)");
   REQUIRE(file.rules.size() == 1);
   CHECK(file.rules[0].id == "a.two");
 

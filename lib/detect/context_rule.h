@@ -1,0 +1,35 @@
+// Keyword-context rules: a secret recognised by the name it is given, not by its own shape. Most
+// vendors' keys are plain random strings; what marks one is a name carrying the vendor and a word
+// like token, key or secret (`adafruitToken = "…"`, `ALIBABA_SECRET_KEY=…`, `"jfrog_token": "…"`).
+//
+// A rule file says only the vendor words and the value's shape:
+//   context = ['adafruit']
+//   value   = '[a-z0-9_-]{32}'
+// and this builds the one regex that finds such a value in every syntax a user writes it in:
+// camelCase, snake_case, kebab-case and UPPER names, quoted or not, after =, :, :=, ::=, ?=, +=,
+// .=, =>, ->, as an XML element or attribute, a YAML or TOML key (block scalars too), a function
+// argument, a URL query, an HTTP header, a CLI flag and in a sentence.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace x420::detect {
+
+// The regex of a context rule; its group 1 is the value. A vendor word is a literal, matched
+// case-insensitively; a '_' in it stands for any one separator ('_', '-', '.', ' ') or none, so
+// 'new_relic' matches NEW_RELIC, new-relic and newRelic. A word that itself says secret (holds
+// key, token, secret, pass, pwd or credential: 'password', 'client_secret') needs no second
+// word, so a generic rule is a context rule too.
+std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value);
+
+// The literals the engine looks for before it tries the rule: each vendor word in every
+// spelling its '_' allows, lowercased.
+std::vector<std::string> context_keywords(const std::vector<std::string>& vendor_words);
+
+// What a vendor word may hold: lowercase letters, digits and '_', 2 to 32 of them, not
+// starting or ending with '_'. Returns the reason when it is not such a word, else empty.
+std::string context_word_problem(std::string_view word);
+
+}  // namespace x420::detect

@@ -1,0 +1,112 @@
+#include <catch2/catch.hpp>
+
+#include "lib/detect/context_rule.h"
+#include "support/engines.h"
+
+using namespace x420;
+using namespace x420::detect;
+
+namespace {
+
+constexpr std::string_view kValue = "q8v2m0x7r4k9p1z6w3n5b8c2d4f6h0j1";  // 32 of [a-z0-9]
+
+std::unique_ptr<Engine> adafruit_engine() {
+  auto file = parse_rule_file(R"(
+[[rule]]
+id = 'adafruit.api_key'
+context = ['adafruit']
+value = '[a-z0-9_-]{32}'
+examples = ['adafruit_key = "q8v2m0x7r4k9p1z6w3n5b8c2d4f6h0j1"']
+)", "test.toml");
+  if (!file) FAIL(file.error().message);
+  EngineConfig c;
+  c.rules = file.value().rules;
+  return test::build(std::move(c));
+}
+
+// The value found, or "" when nothing is.
+std::string found_in(const Engine& e, const std::string& text) {
+  auto scratch = e.make_scratch();
+  const auto f = e.scan(text, *scratch);
+  if (f.empty()) return "";
+  return text.substr(f.front().start, f.front().end - f.front().start);
+}
+
+}  // namespace
+
+TEST_CASE("a context rule finds its value under every spelling of the name, in every syntax") {
+  const auto e = adafruit_engine();
+  const std::string v(kValue);
+  const std::vector<std::string> texts = {
+      "adafruitToken=\"" + v + "\"",                          // INI, camelCase
+      "ADAFRUIT_API_KEY=" + v,                                 // .env, UPPER
+      "adafruit-io-key: " + v,                                 // YAML, kebab
+      "{\"adafruit_token\": \"" + v + "\"}",                   // JSON
+      "{\"cfg\": \"ADAFRUIT_TOKEN=" + v + "\\nDEBUG=1\"}",     // escaped newline in JSON
+      "<adafruitToken>" + v + "</adafruitToken>",              // XML element
+      "<adafruitToken>\n    " + v + "\n</adafruitToken>",      // ... on lines of its own
+      "<add key=\"AdafruitKey\" value=\"" + v + "\" />",       // XML attribute
+      "adafruit_token = \"" + v + "\"",                        // TOML
+      "adafruitToken := \"" + v + "\"",                        // Go
+      "var adafruitToken string = \"" + v + "\"",              // Go, typed
+      "val adafruitToken: String = \"" + v + "\"",             // Kotlin, typed
+      "ADAFRUIT_TOKEN ::= " + v,                               // Make
+      "ADAFRUIT_TOKEN ?= '" + v + "'",                         // Make
+      "$adafruitToken .= '" + v + "';",                        // PHP
+      "'adafruit_key' => '" + v + "',",                        // PHP array
+      "\"adafruitToken\" -> \"" + v + "\"",                    // arrow
+      "System.setProperty(\"ADAFRUIT_TOKEN\", \"" + v + "\")", // function argument
+      "Client(adafruit_key=b'" + v + "')",                     // Python bytes, keyword argument
+      "https://io.example.com/feeds?adafruit_key=" + v + "&x=1",  // URL query
+      "curl -H \"X-Adafruit-Key: " + v + "\" https://io.example.com",  // header
+      "tool --adafruit-key " + v + " --verbose",               // CLI flag
+      "ENV ADAFRUIT_KEY " + v,                                 // Dockerfile
+      "adafruit_token: |\n  " + v + "\n",                      // YAML block scalar
+      "env:\n  - name: ADAFRUIT_TOKEN\n    value: " + v,        // Kubernetes env
+      "my adafruit io key is " + v + ", please check it",      // prose
+      "secret for adafruit: " + v,                             // secret word first
+  };
+  for (const auto& t : texts) {
+    INFO(t);
+    CHECK(found_in(*e, t) == v);
+  }
+}
+
+TEST_CASE("a context rule wants the vendor, a secret word and a value of the exact shape") {
+  const auto e = adafruit_engine();
+  const std::string v(kValue);
+  CHECK(found_in(*e, "adafruit_url = \"" + v + "\"").empty());          // no secret word
+  CHECK(found_in(*e, "github_token = \"" + v + "\"").empty());          // no vendor word
+  CHECK(found_in(*e, "adafruit_token = \"" + v + "abc\"").empty());     // longer than the shape
+  CHECK(found_in(*e, "adafruit_token = \"" + v.substr(0, 31) + "\"").empty());
+  CHECK(found_in(*e, "adafruit_token = \"ABCDEFGHIJKLMNOPQRSTUVWXYZ123456\"").empty());  // a placeholder run
+  CHECK(found_in(*e, "adafruit_token = \"aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa\"").empty());
+}
+
+TEST_CASE("a context word's underscore stands for any separator, and each spelling is a keyword") {
+  const auto k = context_keywords({"new_relic"});
+  CHECK(k == std::vector<std::string>{"newrelic", "new_relic", "new-relic", "new.relic", "new relic"});
+  CHECK(context_word_problem("new_relic").empty());
+  CHECK_FALSE(context_word_problem("NewRelic").empty());
+  CHECK_FALSE(context_word_problem("_x").empty());
+  CHECK_FALSE(context_word_problem("a").empty());
+}
+
+TEST_CASE("a rule file's context rule is refused when it is malformed, naming the rule and the reason") {
+  auto with = [](const std::string& body) {
+    return parse_rule_file("[[rule]]\nid = 'v.key'\n" + body, "r.toml");
+  };
+  const std::string ex = "examples = ['vendor_key = abcdefghij0123456789']\n";
+  auto a = with("context = ['vendor']\nregex = 'x'\nvalue = '[a-z]{8}'\n" + ex);
+  REQUIRE_FALSE(a.ok());
+  CHECK_THAT(a.error().message, Catch::Contains("v.key") && Catch::Contains("not a regex"));
+  auto b = with("context = ['vendor']\n" + ex);
+  REQUIRE_FALSE(b.ok());
+  CHECK_THAT(b.error().message, Catch::Contains("needs a value"));
+  auto c = with("context = ['Vendor!']\nvalue = '[a-z]{8}'\n" + ex);
+  REQUIRE_FALSE(c.ok());
+  CHECK_THAT(c.error().message, Catch::Contains("context word"));
+  auto d = with("value = '[a-z]{8}'\nregex = 'x'\nkeywords = ['x']\n" + ex);
+  REQUIRE_FALSE(d.ok());
+  CHECK_THAT(d.error().message, Catch::Contains("value is for context rules"));
+}
