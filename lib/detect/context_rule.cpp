@@ -23,6 +23,7 @@ constexpr std::string_view kNameTail = R"([\w.\-]{0,16})";
 //    ',' separates a function's arguments (`setProperty("ADAFRUIT_TOKEN", "…")`);
 //  - an XML attribute pair (`name="adafruitToken" value="…"`);
 //  - a Kubernetes or Compose env entry (`- name: ADAFRUIT_TOKEN` then `value: …`);
+//  - a Terraform variable's default (`variable "adafruit_token" {` then `default = …`);
 //  - plain spaces, or a sentence's verb (`--adafruit-token …`, `ENV ADAFRUIT_TOKEN …`,
 //    "my adafruit token is …").
 constexpr std::string_view kAssign =
@@ -30,6 +31,7 @@ constexpr std::string_view kAssign =
     R"([ \t]{0,8}(?::?[ \t]{0,4}[A-Za-z_][\w.<>\[\]?*]{0,24}[ \t]{0,4})?)"
     R"((?:={1,3}|:{1,3}=|\?\?=|[?+.|]=|\|\|=|=>|->|<-|=~|!=|:|,|>))"
     R"(|[ \t]{1,8}(?:value|content)[ \t]{0,4}=)"
+    R"(|["']?[ \t]{0,4}\{[ \t]{0,8}(?:\r?\n[ \t]{0,16})?default[ \t]{0,4}=)"
     R"(|[ \t]{0,8}\r?\n[ \t]{0,16}-?[ \t]{0,4}value[ \t]{0,4}:)"
     R"(|[ \t]{1,8}(?:(?:is|was|are|of|as|=|:)[ \t]{1,8})?)"
     R"())";
@@ -89,8 +91,9 @@ std::string context_word_problem(std::string_view word) {
   return {};
 }
 
-std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value) {
-  std::vector<std::string> vendors, secrets;
+std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value,
+                          const std::vector<std::string>& names) {
+  std::vector<std::string> vendors, secrets(names);
   for (const auto& w : vendor_words) (says_secret(w) ? secrets : vendors).push_back(w);
   std::string out = "(?i:";
   if (!vendors.empty()) {

@@ -22,7 +22,10 @@ namespace x420::detect {
 // 'new_relic' matches NEW_RELIC, new-relic and newRelic. A word that itself says secret (holds
 // key, token, secret, pass, pwd or credential: 'password', 'client_secret') needs no second
 // word, so a generic rule is a context rule too.
-std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value);
+// `names` are whole names that mark the value on their own, with no secret word ('postmark',
+// 'twitter_id'), spelled like vendor words.
+std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value,
+                          const std::vector<std::string>& names = {});
 
 // The literals the engine looks for before it tries the rule: each vendor word in every
 // spelling its '_' allows, lowercased.

@@ -32,6 +32,7 @@ struct Rule {
   // A keyword-context rule (lib/detect/context_rule.h): the vendor words its name holds. The
   // file gives these and the value's shape; the loader builds `regex` (group 1 is the value).
   std::vector<std::string> context;
+  std::vector<std::string> context_names;  // whole names that need no secret word ('postmark')
   int secret_group = 0;  // the capture group that is the secret; 0 = the whole match
   Validator validator = Validator::none;
   double entropy_min = 0;  // Shannon bits per byte of the secret, 0 = no gate

@@ -100,7 +100,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
       "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end",
-      "context",      "value"};
+      "context",      "value",       "context_names"};
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -119,6 +119,9 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     return bad(source, value, what);
   }
   if (auto s = read_strings(source, t, "context", r.context); !s) return s.error();
+  if (auto s = read_strings(source, t, "context_names", r.context_names); !s) return s.error();
+  if (!r.context_names.empty() && r.context.empty())
+    return bad(source, t, "rule " + r.id + ": context_names go with context (the vendor words)");
   if (t.get("context")) {
     if (t.get("regex") || t.get("secret_group"))
       return bad(source, t, "rule " + r.id + ": a context rule has a value, not a regex or secret_group "
@@ -127,10 +130,11 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     if (!value || value->empty())
       return bad(source, t, "rule " + r.id + ": a context rule needs a value (the regex of the secret)");
     if (r.context.empty()) return bad(source, t, "rule " + r.id + ": context must name at least one word");
-    for (const auto& word : r.context)
-      if (auto problem = context_word_problem(word); !problem.empty())
-        return bad(source, t, "rule " + r.id + ": context word '" + word + "': " + problem);
-    r.regex = context_regex(r.context, *value);
+    for (const auto* words : {&r.context, &r.context_names})
+      for (const auto& word : *words)
+        if (auto problem = context_word_problem(word); !problem.empty())
+          return bad(source, t, "rule " + r.id + ": context word '" + word + "': " + problem);
+    r.regex = context_regex(r.context, *value, r.context_names);
     r.secret_group = 1;
   } else {
     if (t.get("value")) return bad(source, t, "rule " + r.id + ": value is for context rules: add context = [...]");
@@ -178,7 +182,9 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   for (auto [key, out] : {std::pair{"keywords", &r.keywords}, std::pair{"examples", &r.examples},
                           std::pair{"negative_examples", &r.negative_examples}})
     if (auto s = read_strings(source, t, key, *out); !s) return s.error();
-  for (auto& word : context_keywords(r.context))
+  std::vector<std::string> marks = r.context;
+  marks.insert(marks.end(), r.context_names.begin(), r.context_names.end());
+  for (auto& word : context_keywords(marks))
     if (std::find(r.keywords.begin(), r.keywords.end(), word) == r.keywords.end()) r.keywords.push_back(std::move(word));
   if (auto problem = keyword_problem(r); !problem.empty()) return bad(source, t, "rule " + r.id + ": " + problem);
   if (r.examples.empty())

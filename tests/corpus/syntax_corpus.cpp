@@ -61,8 +61,10 @@ const std::vector<Syntax>& syntaxes() {
       // Elsewhere
       {"url query", "https://api.example.com/v1/export?{snake}={s}&format=json\n", " \t\"'&#<>\\%+?/="},
       {"markdown code block", "Set it like this:\n\n```bash\nexport {upper}={s}\n```\n", kBare},
+      {"markdown - pasted", "This is what I have:\n\n```\n{s}\n```\n\nWhy does it fail?", "`", true},
       {"chat prose", "Here is my {words}: {s} - can you tell me why the request fails?", " \t"},
       {"chat prose - is", "my {words} is {s} and it stopped working", " \t"},
+      {"chat prose - pasted", "It says unauthorized with this config: {s}\nWhat is wrong?", "", true},
   };
   return all;
 }
@@ -188,7 +190,8 @@ std::string value_of_negative(std::string_view text) {
 bool can_hold(const Syntax& s, std::string_view value) {
   if (value.empty()) return false;
   for (const char c : value)
-    if (kNever.find(c) != std::string_view::npos || s.refuses.find(c) != std::string_view::npos) return false;
+    if ((!s.multiline && kNever.find(c) != std::string_view::npos) || s.refuses.find(c) != std::string_view::npos)
+      return false;
   return true;
 }
 
@@ -210,6 +213,21 @@ std::vector<std::string> placeholders_like(std::string_view value, const std::ve
                                   "your_" + spelled(name, "snake") + "_here", "changeme"};
   if (value.size() >= 16) out.push_back(std::string(value.substr(0, value.size() - 7)) + "EXAMPLE");
   return out;
+}
+
+// Whether a rule finds `value` by its name in the plainest syntaxes (`NAME=value`, JSON, YAML):
+// then it is a rule of names, tested in every syntax; else its example's structure (a connection
+// string, a constructor call) is what it needs, and that is written whole.
+bool found_by_name(const detect::Engine& engine, detect::Engine::Scratch& scratch,
+                   const std::vector<std::string>& name, const std::string& value) {
+  for (const auto& syntax : syntaxes()) {
+    if (syntax.name != "dotenv" && syntax.name != "json" && syntax.name != "yaml - unquoted") continue;
+    if (!can_hold(syntax, value)) continue;
+    const Sample s = write(syntax, name, value);
+    for (const auto& f : engine.scan(s.text, scratch))
+      if (f.start < s.secret_end && f.end > s.secret_start) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -268,8 +286,9 @@ std::vector<Sample> generate(const detect::RuleFile& rules) {
           auto given = name_in_example(text, f.start);
           if (names_secret(given)) name = given;
         }
-      } else if (auto given = name_in_example(text, f.start); names_secret(given) && given.size() <= 6 &&
-                                                                    lead.find("://") == std::string_view::npos) {
+      } else if (auto given = name_in_example(text, f.start);
+                 names_secret(given) && given.size() <= 6 && lead.find("://") == std::string_view::npos &&
+                 found_by_name(*engine.value(), *scratch, given, value)) {
         name = given;
       } else {  // structure: the whole match is the value, under a neutral name
         std::size_t end = std::max(f.match_end, f.end);

@@ -25,6 +25,7 @@ struct Syntax {
   std::string_view name;
   std::string_view text;
   std::string_view refuses;  // characters the value may not hold here (it could not be written raw)
+  bool multiline = false;    // it may hold line breaks (pasted into a chat, a fenced block)
 };
 
 // The syntaxes, at least 24 of them.
