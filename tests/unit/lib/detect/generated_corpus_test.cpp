@@ -95,7 +95,7 @@ TEST_CASE("the rule set finds every rule's examples in every syntax, and not its
            << percent(t.fp()) << "\n";
   for (const auto& [pair, n] : flagged_by) report << "  fp " << n << "  " << pair << "\n";
   std::cout << report.str();
-  constexpr double kRecallTarget = 95.0, kRecallFloor = 91.5, kFalsePositiveCeiling = 3.0;
+  constexpr double kRecallTarget = 95.0, kRecallFloor = 92.5, kFalsePositiveCeiling = 3.0;
   if (all.recall() < kRecallTarget)
     std::cout << "  recall target " << percent(kRecallTarget) << " not reached yet (floor " << percent(kRecallFloor)
               << ")\n";
