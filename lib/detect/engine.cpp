@@ -27,10 +27,12 @@ constexpr std::string_view kInlineAllow = "x420:allow";
 constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look for the marker
 
 // PCRE2 10.42's JIT, searching ahead for where a match can start, reads past the end of the
-// subject and its answer then depends on those bytes: the same window matched in one run and
-// not in the next. Without the start-of-match optimisations it reads only the subject; the
-// windows are short, so this costs little.
-constexpr std::uint32_t kCompileOptions = PCRE2_NO_START_OPTIMIZE;
+// subject, and its answer then depends on those bytes: the same window at the very end of a
+// buffer matched in one run and not in the next. A window that ends near the end of the
+// buffer is therefore searched in a copy followed by zeros (with some bytes before it, for
+// look-behinds), so what lies past the end is always the same and always readable.
+constexpr std::size_t kJitReadAhead = 64;
+constexpr std::size_t kLookBehind = 256;
 
 // Keywords too common in ordinary text and code to start a rule: a rule holding one is
 // prefiltered by its regex instead (as a rule without keywords is), which vectorscan does in
@@ -68,7 +70,7 @@ Result<PcreCode> compile_pcre(const std::string& pattern, std::string_view what)
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   kCompileOptions, &error, &offset, nullptr);
+                                   0, &error, &offset, nullptr);
   if (!code)
     return make_error(ErrorKind::usage, std::string(what) + ": regex does not compile at offset " +
                                             std::to_string(offset) + ": " + pcre_error(error));
@@ -154,6 +156,7 @@ class Engine::Scratch {
   };
   std::vector<Window> covered;
   std::vector<Finding> found;
+  std::string padded;  // a window at the buffer's end, copied with zeros after it (kJitReadAhead)
   std::string_view data;
   std::span<const std::uint64_t> segment_starts;  // empty: `data` is one segment
   const Impl* impl = nullptr;
@@ -543,14 +546,23 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
   // Past the window's end the segment goes on: `$` must not match there, and a match that
   // reaches it belongs to a later window. At the segment's end the subject ends.
   const std::uint32_t options = we < seg.end ? PCRE2_NOTEOL : 0;
+  const char* subject = data.data();
+  std::uint64_t shift = 0;  // the subject's first byte is data[shift]
+  if (data.size() - we < kJitReadAhead) {
+    shift = ws > kLookBehind ? ws - kLookBehind : 0;
+    s.padded.assign(data.data() + shift, we - shift);
+    s.padded.append(kJitReadAhead, '\0');
+    subject = s.padded.data();
+  }
+  const auto subject_ptr = reinterpret_cast<PCRE2_SPTR>(subject);
   std::uint64_t offset = ws;
   while (offset < we) {
-    const int rc = pcre2_jit_match(c.code.get(), reinterpret_cast<PCRE2_SPTR>(data.data()), we,
-                                   offset, options, s.match_data, s.context);
+    const int rc = pcre2_jit_match(c.code.get(), subject_ptr, we - shift, offset - shift, options, s.match_data,
+                                   s.context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
     if (rc == PCRE2_ERROR_JIT_BADOPTION) {  // JIT unavailable: the interpreter does the same
-      const int rc2 = pcre2_match(c.code.get(), reinterpret_cast<PCRE2_SPTR>(data.data()), we,
-                                  offset, options, s.match_data, s.context);
+      const int rc2 = pcre2_match(c.code.get(), subject_ptr, we - shift, offset - shift, options, s.match_data,
+                                  s.context);
       if (rc2 == PCRE2_ERROR_NOMATCH) break;
       if (rc2 < 0) {
         s.failure = make_error(ErrorKind::internal, "rule " + c.rule.id + ": " + pcre_error(rc2));
@@ -561,7 +573,7 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
       return;
     }
     const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(s.match_data);
-    const std::uint64_t ms = ov[0], me = ov[1];
+    const std::uint64_t ms = ov[0] + shift, me = ov[1] + shift;
     if (me == we && we < seg.end) break;
     if (me <= ms) {
       offset = ms + 1;
@@ -570,8 +582,8 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
     std::uint64_t ss = ms, se = me;
     const int g = c.rule.secret_group;
     if (g > 0 && ov[2 * g] != PCRE2_UNSET) {
-      ss = ov[2 * g];
-      se = ov[2 * g + 1];
+      ss = ov[2 * g] + shift;
+      se = ov[2 * g + 1] + shift;
     }
     // A block secret runs past its regex; the match keeps the regex's end, which is what a
     // stream scanner must have seen to report it.
