@@ -1,6 +1,7 @@
 #include "lib/detect/rule_check.h"
 
 #include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <memory>
@@ -45,6 +46,20 @@ std::string two_decimals(double value) {
   return buf;
 }
 
+constexpr const char* kKeywordOutside =
+    "its match holds none of the rule's keywords: the engine tries a rule only in a window around a "
+    "keyword, so a keyword outside the match may be too far from it";
+
+// Whether one of `r`'s keywords (any case) lies inside the match `f` made in `example`; a rule
+// without keywords is prefiltered by its own regex and needs none.
+bool keyword_in_match(const Rule& r, std::string_view example, const Finding& f) {
+  if (r.keywords.empty()) return true;
+  std::string match(example.substr(f.match_start, std::max(f.match_end, f.end) - f.match_start));
+  for (auto& ch : match) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+  return std::any_of(r.keywords.begin(), r.keywords.end(),
+                     [&](const std::string& k) { return match.find(k) != std::string::npos; });
+}
+
 // Why rule `r` does not find `example`: the same regex with the gates off finds the secret's span,
 // then each gate is asked in the order the engine asks them. The secret is never quoted.
 std::string why_not_found(const Rule& r, const std::string& example) {
@@ -52,6 +67,7 @@ std::string why_not_found(const Rule& r, const std::string& example) {
   raw.min_len = 0;
   raw.entropy_min = 0;
   raw.validator = Validator::none;
+  raw.keywords.clear();  // prefiltered by its regex: found wherever the regex matches
   auto engine = engine_of({raw}, {}, false);
   if (!engine) return engine.error().message;  // it compiled with its gates, so not expected
   auto scratch = (*engine)->make_scratch();
@@ -59,6 +75,7 @@ std::string why_not_found(const Rule& r, const std::string& example) {
   if (!found) return found.error().message;
   if (found->empty()) return "the regex does not match it";
   const Finding& f = found->front();
+  if (!keyword_in_match(r, example, f)) return kKeywordOutside;
   const std::string_view secret = std::string_view(example).substr(f.start, f.end - f.start);
   if (secret.size() < r.min_len)
     return "its secret is " + std::to_string(secret.size()) + " bytes long, under min_len " +
@@ -133,6 +150,8 @@ class Checker {
         add(ProblemLevel::failure, CheckKind::example, c.source, r.id, i,
             what + " is found, but its " + checksum +
                 " does not hold (a real token's does), so it is reported with low confidence");
+      } else if (!keyword_in_match(r, r.examples[k], found->front())) {
+        add(ProblemLevel::failure, CheckKind::example, c.source, r.id, i, what + " is found, but " + kKeywordOutside);
       } else {
         c.found_examples.push_back(i);
       }

@@ -269,3 +269,15 @@ TEST_CASE("warnings do not fail the check", "[rules]") {
     CHECK(p.message.find("is reported as card.visa when every rule runs") != std::string::npos);
   }
 }
+
+TEST_CASE("an example whose match holds none of the keywords fails: the engine looks only near them", "[rules]") {
+  const auto report = check("[[rule]]\nid = 'acme.token'\nregex = 'acme_[a-z]{8}'\nkeywords = ['tok:']\n"
+                            "examples = ['tok: acme_qzmvkrtw']\nnegative_examples = ['tok: acme_x']\n");
+  INFO(all_messages(report));
+  REQUIRE(report.failures() == 1);
+  const auto& p = report.problems.front();
+  CHECK(p.check == CheckKind::example);
+  CHECK(p.index == 0);
+  CHECK(p.message.find("its match holds none of the rule's keywords") != std::string::npos);
+  CHECK(p.message.find("qzmvkrtw") == std::string::npos);
+}
