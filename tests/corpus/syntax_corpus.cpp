@@ -187,6 +187,12 @@ std::string value_of_negative(std::string_view text) {
   return std::string(v);
 }
 
+// Whether `s` writes the value's name down: the pasted syntaxes write the value alone.
+bool writes_name(const Syntax& s) {
+  static constexpr std::string_view kNames[] = {"{camel}", "{pascal}", "{snake}", "{kebab}", "{title}", "{upper}", "{dotted}", "{words}"};
+  return std::any_of(std::begin(kNames), std::end(kNames), [&](std::string_view n) { return s.text.find(n) != std::string_view::npos; });
+}
+
 bool can_hold(const Syntax& s, std::string_view value) {
   if (value.empty()) return false;
   for (const char c : value)
@@ -291,10 +297,18 @@ std::vector<Sample> generate(const detect::RuleFile& rules) {
                  found_by_name(*engine.value(), *scratch, given, value)) {
         name = given;
       } else {  // structure: the whole match is the value, under a neutral name
-        std::size_t end = std::max(f.match_end, f.end);
-        while (end > f.end && std::string_view("\"'` \t;,").find(text[end - 1]) != std::string_view::npos) --end;
-        value = std::string(text.substr(f.match_start, end - f.match_start));
+        // Trailing quotes, spaces and separators are dropped while the rule still finds the
+        // secret without them; a rule that needs its closing quote keeps it.
         inner = f.start - f.match_start;
+        std::size_t end = std::max(f.match_end, f.end);
+        const auto finds = [&](std::size_t e) {
+          for (const auto& g : engine.value()->scan(text.substr(f.match_start, e - f.match_start), *scratch))
+            if (g.start == inner && g.end == inner + (f.end - f.start)) return true;
+          return false;
+        };
+        while (end > f.end && std::string_view("\"'` \t;,").find(text[end - 1]) != std::string_view::npos && finds(end - 1))
+          --end;
+        value = std::string(text.substr(f.match_start, end - f.match_start));
         name = {"config", "value"};
       }
       if (first) {
@@ -302,11 +316,17 @@ std::vector<Sample> generate(const detect::RuleFile& rules) {
         shape = std::string(text.substr(f.start, f.end - f.start));
       }
       first = false;
+      const std::size_t length = f.end - f.start;
+      // A value the rule knows only by its name (a context rule's, a password's) is no sample of
+      // a syntax that writes no name: no rule could find it there, and counting it would measure
+      // nothing. A value that names itself (a prefix, a PEM block, a connection string) is one.
+      bool alone = false;
+      for (const auto& g : engine.value()->scan(value, *scratch))
+        alone = alone || (g.start < inner + length && g.end > inner);
       for (const auto& syntax : syntaxes()) {
-        if (!can_hold(syntax, value)) continue;
+        if (!can_hold(syntax, value) || (!alone && !writes_name(syntax))) continue;
         Sample s = write(syntax, name, value);
         s.rule = rule.id;
-        const std::size_t length = f.end - f.start;
         s.secret_start += inner;
         s.secret_end = s.secret_start + length;
         out.push_back(std::move(s));

@@ -47,7 +47,8 @@ struct Sample {
 Sample write(const Syntax& syntax, const std::vector<std::string>& name_parts, std::string_view value);
 
 // The samples of the whole rule set: for each rule, each example's secret (found by that rule
-// alone) in every syntax that can hold it, named as the example names it (or after the rule),
+// alone) in every syntax that can hold it (but a value the rule finds only by its name is not
+// written where no name is: pasted alone), named as the example names it (or after the rule),
 // each negative example's value the same way, and placeholders made in the shape of the
 // rule's first example. A rule needing more than a name around its
 // secret (a URL, a connection string, a header) has its whole match written as the value.

@@ -66,6 +66,9 @@ TEST_CASE("the rule set finds every rule's examples in every syntax, and not its
       }
     }
     if (s.secret && !hit && !first_miss.count(s.rule)) first_miss[s.rule] = s.syntax;
+    // X420_CORPUS_MISSES=RULE (or a prefix, "generic.") prints each missed sample of those rules.
+    if (const char* misses = std::getenv("X420_CORPUS_MISSES"); s.secret && !hit && misses && s.rule.rfind(misses, 0) == 0)
+      std::cout << "  missed " << s.rule << " in " << s.syntax << ":\n" << s.text << "\n---\n";
     if (!s.secret && hit && std::getenv("X420_CORPUS_ALL"))
       for (const auto& f : findings)
         if (f.start < s.secret_end && f.end > s.secret_start)
