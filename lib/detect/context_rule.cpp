@@ -26,9 +26,11 @@ constexpr std::string_view kNameTail = R"([\w.\-]{0,16})";
 //  - a Terraform variable's default (`variable "adafruit_token" {` then `default = …`);
 //  - plain spaces, or a sentence's verb (`--adafruit-token …`, `ENV ADAFRUIT_TOKEN …`,
 //    "my adafruit token is …").
+// Up to 40 spaces may stand either side of the operator, for files aligned in columns
+// (`fbApiKey:            "…"`).
 constexpr std::string_view kAssign =
     R"(["'`\]]{0,2}(?:)"
-    R"([ \t]{0,8}(?::?[ \t]{0,4}[A-Za-z_][\w.<>\[\]?*]{0,24}[ \t]{0,4})?)"
+    R"([ \t]{0,40}(?::?[ \t]{0,4}[A-Za-z_][\w.<>\[\]?*]{0,24}[ \t]{0,4})?)"
     R"((?:={1,3}|:{1,3}=|\?\?=|[?+.|]=|\|\|=|=>|->|<-|=~|!=|:|,|>))"
     R"(|[ \t]{1,8}(?:value|content)[ \t]{0,4}=)"
     R"(|["']?[ \t]{0,4}\{[ \t]{0,8}(?:\r?\n[ \t]{0,16})?default[ \t]{0,4}=)"
@@ -40,7 +42,7 @@ constexpr std::string_view kAssign =
 // (an XML element or a YAML block on lines of their own), an opening quote in any language's
 // spelling, and an auth scheme word.
 constexpr std::string_view kOpen =
-    R"([ \t]{0,8}(?:[|>][-+]?[ \t]{0,4})?(?:\r?\n[ \t]{0,16})?)"
+    R"([ \t]{0,40}(?:[|>][-+]?[ \t]{0,4})?(?:\r?\n[ \t]{0,16})?)"
     R"((?:[bBrRuUfF@$]{0,2}["'`]|\\["']|\(["'])?)"
     R"((?:(?:[Bb]earer|[Tt]oken|[Bb]asic)[ \t]{1,4})?)";
 

@@ -98,10 +98,8 @@ TEST_CASE("the rule set finds every rule's examples in every syntax, and not its
            << percent(t.fp()) << "\n";
   for (const auto& [pair, n] : flagged_by) report << "  fp " << n << "  " << pair << "\n";
   std::cout << report.str();
-  constexpr double kRecallTarget = 95.0, kRecallFloor = 92.5, kFalsePositiveCeiling = 3.0;
-  if (all.recall() < kRecallTarget)
-    std::cout << "  recall target " << percent(kRecallTarget) << " not reached yet (floor " << percent(kRecallFloor)
-              << ")\n";
+  // Issue 12's bar: at least 95 % recall and at most 3 % false positives, in at least 24 syntaxes.
+  constexpr double kRecallFloor = 95.0, kFalsePositiveCeiling = 3.0;
   CHECK(by_syntax.size() >= 24);
   CHECK(all.recall() >= kRecallFloor);
   CHECK(all.fp() <= kFalsePositiveCeiling);
