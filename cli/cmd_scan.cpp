@@ -2,6 +2,7 @@
 #include <CLI/CLI.hpp>
 #include <unistd.h>
 
+#include <algorithm>
 #include <iostream>
 
 #include "cli/cli.h"
@@ -28,6 +29,7 @@ struct ScanOptions {
   bool no_progress = false;
   std::string max_size = "10M";
   unsigned threads = 0;
+  std::vector<std::string> fail_on = {"secret"};
 };
 
 std::optional<std::uint64_t> parse_size(std::string_view text) {
@@ -71,7 +73,7 @@ std::vector<RuleInfo> rule_infos(const detect::Engine& engine) {
   for (std::size_t i = 0; i < engine.rule_count(); ++i) {
     const auto& r = engine.rule(static_cast<std::uint32_t>(i));
     if (r.id == "known_secret" && !out.empty() && out.back().id == "known_secret") continue;
-    out.push_back({r.id, r.description, r.severity});
+    out.push_back({r.id, r.description, r.severity, r.data_class});
   }
   return out;
 }
@@ -135,8 +137,14 @@ int run_scan(Context& ctx, ScanOptions o) {
                !ctx.global().no_color && !std::getenv("NO_COLOR") && ::isatty(STDOUT_FILENO));
     std::cout.flush();
   }
-  // 1 when secrets were found (even if some files failed), 2 when only errors happened.
-  if (!outcome.findings.empty()) return kExitFound;
+  // 1 when something of a --fail-on class was found (even if some files failed), 2 when only
+  // errors happened. Findings of other classes are reported and do not fail the scan.
+  std::vector<detect::DataClass> fail_on;
+  for (const auto& name : o.fail_on) fail_on.push_back(*detect::data_class_from(name));
+  const bool fails = std::any_of(outcome.findings.begin(), outcome.findings.end(), [&](const ReportedFinding& f) {
+    return std::find(fail_on.begin(), fail_on.end(), f.data_class) != fail_on.end();
+  });
+  if (fails) return kExitFound;
   if (!outcome.errors.empty()) return exit_code_for(ErrorKind::usage);
   return 0;
 }
@@ -176,14 +184,24 @@ void register_scan(CLI::App& root, Invocation& inv) {
       ->type_name("N")
       ->check(CLI::Range(1u, 256u));
   scan->add_flag("--no-progress", o->no_progress, "No progress line on stderr");
+  scan->add_option("--fail-on", o->fail_on,
+                   "Exit 1 when a finding of this class is found: secret (credentials), identifier "
+                   "(ARNs, buckets, client ids), personal (cards, IBANs, national ids, contact data); "
+                   "repeatable. Other findings are reported all the same")
+      ->type_name("CLASS")
+      ->check(CLI::IsMember({"secret", "identifier", "personal"}))
+      ->allow_extra_args(false)
+      ->capture_default_str();
   scan->footer(
-      "Exit status: 0 no secrets, 1 secrets found, 2 only errors.\n"
+      "Exit status: 0 nothing to fail on, 1 a finding of a --fail-on class (secret by default),\n"
+      "2 only errors. Every finding is reported with its class, whatever --fail-on says.\n"
       "A line containing x420:allow is accepted; .x420ignore (gitignore syntax) skips paths.\n"
       "Examples:\n"
       "  x420 scan                          # the current directory\n"
       "  x420 scan --staged                 # in .git/hooks/pre-commit\n"
       "  git diff | x420 scan -             # a diff on stdin\n"
       "  x420 scan --format sarif > x420.sarif\n"
+      "  x420 scan --fail-on secret --fail-on personal docs/   # no card numbers in the docs\n"
       "  x420 scan --known-env OPENAI_API_KEY --known-file .env src/");
   inv.actions[scan] = [o](Context& ctx) { return run_scan(ctx, *o); };
 }

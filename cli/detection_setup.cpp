@@ -114,6 +114,8 @@ Result<Detection> build_detection(const DetectionOptions& options) {
       return make_error(ErrorKind::usage, taken.front().message);
   }
   detect::EngineConfig config;
+  if (options.redacted_by_default_only)
+    std::erase_if(rules.rules, [](const detect::Rule& r) { return !r.redact_by_default; });
   config.rules = std::move(rules.rules);
   Detection out;
   out.allowlist = std::move(rules.allowlist);

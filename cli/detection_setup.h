@@ -23,6 +23,9 @@ struct DetectionOptions {
   // the user's own. Off for serve, whose content comes from anyone who can write a prompt or a
   // file an agent reads (DESIGN.md: its allowlists come only from configuration).
   bool inline_allow = true;
+  // Only the rules whose findings are redacted unless asked (Rule::redact_by_default): secrets,
+  // cards, IBANs, national ids. What serve redacts; identifiers and contact data pass.
+  bool redacted_by_default_only = false;
 };
 
 struct Detection {

@@ -199,7 +199,7 @@ ordered_json reporting_descriptor(const RuleInfo& rule) {
          "allowlist."}}},
       {"defaultConfiguration", {{"level", sarif_level(rule.severity)}}},
       {"properties",
-       {{"tags", ordered_json::array({"security", "secret"})},
+       {{"tags", ordered_json::array({"security", detect::data_class_name(rule.data_class)})},
         {"security-severity", security_severity(rule.severity)}}},
   };
 }
@@ -233,6 +233,7 @@ void write_text(std::ostream& out, const std::vector<ReportedFinding>& findings,
     out << printable(f.path) << ':' << f.line << ':' << f.column << "  "
         << paint(printable(f.rule_id), "\x1b[1;36m") << "  "
         << paint(severity_word(f.severity), severity_color(f.severity));
+    if (f.data_class != detect::DataClass::secret) out << "  " << detect::data_class_name(f.data_class);
     if (f.checksum_failed) out << "  checksum invalid";
     out << '\n';
     out << "    " << printable(f.preview) << '\n';
@@ -259,6 +260,7 @@ nlohmann::ordered_json to_json(const std::vector<ReportedFinding>& findings,
         {"rule", valid_utf8(f.rule_id)},
         {"description", valid_utf8(f.rule_description)},
         {"severity", severity_word(f.severity)},
+        {"class", detect::data_class_name(f.data_class)},
         {"confidence", confidence_word(f.confidence)},
         {"checksum", nullptr},
         {"fingerprint", valid_utf8(f.fingerprint)},
@@ -309,14 +311,15 @@ nlohmann::ordered_json to_sarif(const std::vector<ReportedFinding>& findings,
 
   ordered_json results = ordered_json::array();
   for (const auto& f : findings) {
-    const size_t index = add_rule({f.rule_id, f.rule_description, f.severity});
+    const size_t index = add_rule({f.rule_id, f.rule_description, f.severity, f.data_class});
     // Rule id and description only: never the secret, and not the preview either (a masked
     // line is not the region's text, and what is cut from it is the user's code).
     std::string message = f.rule_id + ": " +
                           (f.rule_description.empty() ? std::string("secret") : f.rule_description) +
                           " found";
     if (f.checksum_failed) message += " (vendor checksum invalid)";
-    ordered_json properties = {{"confidence", confidence_word(f.confidence)}};
+    ordered_json properties = {{"confidence", confidence_word(f.confidence)},
+                               {"class", detect::data_class_name(f.data_class)}};
     if (const auto checksum = checksum_word(f)) properties["checksum"] = *checksum;
     results.push_back({
         {"ruleId", valid_utf8(f.rule_id)},

@@ -23,6 +23,7 @@ struct ReportedFinding {
   std::uint64_t end_line = 1, end_column = 1;  // 1-based; end column exclusive, as SARIF's
   std::string rule_id, rule_description;
   detect::Severity severity = detect::Severity::high;
+  detect::DataClass data_class = detect::DataClass::secret;
   detect::Confidence confidence = detect::Confidence::medium;
   bool checksum_checked = false;  // the rule carries a vendor checksum (GitHub CRC32, x420)
   bool checksum_failed = false;   // ... and it did not hold
@@ -51,9 +52,11 @@ struct RuleInfo {
   std::string id;
   std::string description;
   detect::Severity severity = detect::Severity::high;
+  detect::DataClass data_class = detect::DataClass::secret;
 };
 
-// gitleaks/ripgrep-like: per finding a `path:line:column  rule  severity` header, the masked
+// gitleaks/ripgrep-like: per finding a `path:line:column  rule  severity [class]` header (the
+// class when it is not secret), the masked
 // line and the fingerprint; then the problems as `path: message`; then one summary line.
 // Control bytes from scanned files are shown escaped, so a file cannot drive the terminal; with
 // `color` false the output holds no escape byte at all.

@@ -62,6 +62,7 @@ void report(const detect::Engine& engine, std::string_view text, const std::stri
     r.rule_id = rule.id;
     r.rule_description = rule.description;
     r.severity = rule.severity;
+    r.data_class = rule.data_class;
     r.confidence = f.confidence;
     r.checksum_checked = rule.validator == detect::Validator::github_crc32 ||
                          rule.validator == detect::Validator::x420_checksum;

@@ -144,6 +144,7 @@ complete -c x420 -n 'test "(__x420_path)" = 'scan'' -l no-ignore -r -F -d 'Do no
 complete -c x420 -n 'test "(__x420_path)" = 'scan'' -l max-size -r -F -d 'Skip files larger than this'
 complete -c x420 -n 'test "(__x420_path)" = 'scan'' -l threads -r -F -d 'Files scanned at once (default: one per core)'
 complete -c x420 -n 'test "(__x420_path)" = 'scan'' -l no-progress -r -F -d 'No progress line on stderr'
+complete -c x420 -n 'test "(__x420_path)" = 'scan'' -l fail-on -r -F -d 'Exit 1 when a finding of this class is found: secret (credentials), identifier (ARNs, buckets, client ids), personal (cards, IBANs, national ids, contact data); repeatable. Other findings are reported all the same'
 complete -c x420 -n 'test "(__x420_path)" = 'redact'' -l mode -r -F -d 'mask: [REDACTED:rule]; pseudonymize: stable placeholders'
 complete -c x420 -n 'test "(__x420_path)" = 'redact'' -l map -r -F -d 'Write the placeholder->secret map here, sealed with the store'\''s key (or read it with --restore)'
 complete -c x420 -n 'test "(__x420_path)" = 'redact'' -l restore -r -F -d 'Put the secrets back into redacted text, using --map'

@@ -99,6 +99,10 @@ std::string lower(std::string_view s) {
 
 int specificity_of(const Rule& r, bool known) {
   if (known) return 4;
+  // Personal data and identifiers rank with the generic secret rules, below every specific one:
+  // the password of postgres://user:pw@db.example.com is a secret, not the e-mail address it
+  // looks like, while a Mapbox public token stays an identifier though its name says token.
+  if (r.data_class != DataClass::secret) return 1;
   if (r.validator != Validator::none) return 3;
   if (r.entropy_min > 0) return 1;
   return 2;

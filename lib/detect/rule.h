@@ -6,6 +6,7 @@
 #pragma once
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -16,14 +17,32 @@ namespace x420::detect {
 
 enum class Severity { low, medium, high, critical };
 
+// What a finding is, and so what is done with it by default:
+//  - secret: a credential. `x420 scan` fails on it; the proxy redacts it.
+//  - identifier: an ARN, a bucket, a client or account id. It locates an account or data but
+//    grants nothing on its own: reported, not failed on, not redacted unless asked.
+//  - personal: regulated personal data users are told not to send (cards, IBANs, national
+//    identity and tax numbers, phone numbers, e-mail and IP addresses, dates of birth).
+enum class DataClass { secret, identifier, personal };
+
 // Structural validators decide (a failed Luhn check is no finding); vendor checksums only change
 // the confidence (a GitHub token with a bad CRC32 is still reported, marked as such).
-enum class Validator { none, luhn, iban_mod97, jwt, github_crc32, x420_checksum };
+// The national-id and personal-data checks are lib/detect/national_ids.h's.
+enum class Validator {
+  none, luhn, iban_mod97, jwt, github_crc32, x420_checksum,
+  es_dni, nl_bsn, pl_pesel, fr_nir, it_codice_fiscale, de_tax_id, be_national_number,
+  fi_hetu, se_personnummer, pt_nif, us_ssn, uk_nino, public_ip, calendar_date
+};
 
 struct Rule {
   std::string id;  // lowercase dotted: "aws.access_key_id"
   std::string description;
   Severity severity = Severity::high;
+  DataClass data_class = DataClass::secret;  // `class` in the file
+  // Whether the proxy redacts it unless told otherwise: secrets and regulated ids (cards, IBANs,
+  // national numbers) yes; identifiers and contact data (e-mail, phone, IP, date of birth) only
+  // when asked. Defaults to false for identifiers, true for the rest.
+  bool redact_by_default = true;
   // Literals, lowercase: every match holds one (case-insensitively). The engine looks for them
   // first and tries the rule only around them; a rule with a luhn or iban_mod97 validator may have
   // none, and is then prefiltered by its regex.
@@ -86,5 +105,8 @@ std::string_view builtin_rule_text();
 
 std::string_view severity_name(Severity s);
 std::string_view validator_name(Validator v);
+std::string_view data_class_name(DataClass c);
+// "secret", "identifier" or "personal"; nothing for anything else.
+std::optional<DataClass> data_class_from(std::string_view name);
 
 }  // namespace x420::detect

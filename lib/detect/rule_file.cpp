@@ -35,6 +35,20 @@ std::optional<Validator> validator_from(std::string_view s) {
   if (s == "jwt") return Validator::jwt;
   if (s == "github_crc32") return Validator::github_crc32;
   if (s == "x420_checksum") return Validator::x420_checksum;
+  if (s == "es_dni") return Validator::es_dni;
+  if (s == "nl_bsn") return Validator::nl_bsn;
+  if (s == "pl_pesel") return Validator::pl_pesel;
+  if (s == "fr_nir") return Validator::fr_nir;
+  if (s == "it_codice_fiscale") return Validator::it_codice_fiscale;
+  if (s == "de_tax_id") return Validator::de_tax_id;
+  if (s == "be_national_number") return Validator::be_national_number;
+  if (s == "fi_hetu") return Validator::fi_hetu;
+  if (s == "se_personnummer") return Validator::se_personnummer;
+  if (s == "pt_nif") return Validator::pt_nif;
+  if (s == "us_ssn") return Validator::us_ssn;
+  if (s == "uk_nino") return Validator::uk_nino;
+  if (s == "public_ip") return Validator::public_ip;
+  if (s == "calendar_date") return Validator::calendar_date;
   return std::nullopt;
 }
 
@@ -79,10 +93,13 @@ bool contains_caseless(std::string_view text, std::string_view word) {
 // The engine tries a rule only where one of its keywords occurs, so a rule without one would
 // never run, and an example without one would never be found.
 std::string keyword_problem(const Rule& r) {
-  const bool digit_led = r.validator == Validator::luhn || r.validator == Validator::iban_mod97;
-  if (r.keywords.empty() && !digit_led)
+  // Cards, IBANs and personal data (an e-mail address, a phone number) hold no literal: they go
+  // without, prefiltered by their regex.
+  const bool shapeless = r.validator == Validator::luhn || r.validator == Validator::iban_mod97 ||
+                         r.data_class == DataClass::personal;
+  if (r.keywords.empty() && !shapeless)
     return "needs keywords: the literals every match holds (the engine tries a rule only around "
-           "them; only luhn and iban_mod97 rules may go without)";
+           "them; only luhn, iban_mod97 and personal-class rules may go without)";
   for (const auto& k : r.keywords) {
     if (k.size() < 2 || k.size() > 64) return "keyword '" + k + "' must have 2 to 64 characters";
     for (const char c : k)
@@ -101,7 +118,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
       "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end",
-      "context",      "value",       "context_names"};
+      "context",      "value",       "context_names", "class",     "redact_by_default"};
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -150,13 +167,27 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     if (!sev) return bad(source, *node, "rule " + r.id + ": severity must be low, medium, high or critical");
     r.severity = *sev;
   }
+  if (const auto* node = t.get("class")) {
+    auto s = node->value<std::string>();
+    auto c = s ? data_class_from(*s) : std::nullopt;
+    if (!c) return bad(source, *node, "rule " + r.id + ": class must be secret, identifier or personal");
+    r.data_class = *c;
+  }
+  r.redact_by_default = r.data_class != DataClass::identifier;
+  if (const auto* node = t.get("redact_by_default")) {
+    auto b = node->value<bool>();
+    if (!b) return bad(source, *node, "rule " + r.id + ": redact_by_default must be true or false");
+    r.redact_by_default = *b;
+  }
   if (const auto* node = t.get("validator")) {
     auto s = node->value<std::string>();
     auto v = s ? validator_from(*s) : std::nullopt;
     if (!v)
       return bad(source, *node, "rule " + r.id +
-                                    ": validator must be none, luhn, iban_mod97, jwt, github_crc32 "
-                                    "or x420_checksum");
+                                    ": validator must be none, luhn, iban_mod97, jwt, github_crc32, "
+                                    "x420_checksum, es_dni, nl_bsn, pl_pesel, fr_nir, it_codice_fiscale, de_tax_id, "
+                                    "be_national_number, fi_hetu, se_personnummer, pt_nif, us_ssn, uk_nino, "
+                                    "public_ip or calendar_date");
     r.validator = *v;
   }
   if (const auto* node = t.get("secret_group")) {
@@ -298,6 +329,22 @@ std::string_view severity_name(Severity s) {
   return "high";
 }
 
+std::string_view data_class_name(DataClass c) {
+  switch (c) {
+    case DataClass::secret: return "secret";
+    case DataClass::identifier: return "identifier";
+    case DataClass::personal: return "personal";
+  }
+  return "secret";
+}
+
+std::optional<DataClass> data_class_from(std::string_view name) {
+  if (name == "secret") return DataClass::secret;
+  if (name == "identifier") return DataClass::identifier;
+  if (name == "personal") return DataClass::personal;
+  return std::nullopt;
+}
+
 std::string_view validator_name(Validator v) {
   switch (v) {
     case Validator::none: return "none";
@@ -306,6 +353,20 @@ std::string_view validator_name(Validator v) {
     case Validator::jwt: return "jwt";
     case Validator::github_crc32: return "github_crc32";
     case Validator::x420_checksum: return "x420_checksum";
+    case Validator::es_dni: return "es_dni";
+    case Validator::nl_bsn: return "nl_bsn";
+    case Validator::pl_pesel: return "pl_pesel";
+    case Validator::fr_nir: return "fr_nir";
+    case Validator::it_codice_fiscale: return "it_codice_fiscale";
+    case Validator::de_tax_id: return "de_tax_id";
+    case Validator::be_national_number: return "be_national_number";
+    case Validator::fi_hetu: return "fi_hetu";
+    case Validator::se_personnummer: return "se_personnummer";
+    case Validator::pt_nif: return "pt_nif";
+    case Validator::us_ssn: return "us_ssn";
+    case Validator::uk_nino: return "uk_nino";
+    case Validator::public_ip: return "public_ip";
+    case Validator::calendar_date: return "calendar_date";
   }
   return "none";
 }

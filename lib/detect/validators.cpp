@@ -7,6 +7,7 @@
 #include <cmath>
 #include <string>
 
+#include "lib/detect/national_ids.h"
 #include "lib/keys/key_format.h"
 
 namespace x420::detect {
@@ -99,6 +100,20 @@ Verdict validate(Validator v, std::string_view secret) {
       return github_checksum_valid(secret) ? Verdict::accept : Verdict::accept_bad_checksum;
     case Validator::x420_checksum:
       return x420_checksum_valid(secret) ? Verdict::accept : Verdict::accept_bad_checksum;
+    case Validator::es_dni: return es_dni_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::nl_bsn: return nl_bsn_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::pl_pesel: return pl_pesel_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::fr_nir: return fr_nir_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::it_codice_fiscale: return it_codice_fiscale_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::de_tax_id: return de_tax_id_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::be_national_number: return be_national_number_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::fi_hetu: return fi_hetu_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::se_personnummer: return se_personnummer_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::pt_nif: return pt_nif_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::us_ssn: return us_ssn_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::uk_nino: return uk_nino_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::public_ip: return public_ip_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::calendar_date: return calendar_date_valid(secret) ? Verdict::accept : Verdict::reject;
   }
   return Verdict::accept;
 }

@@ -106,6 +106,25 @@ printf '[[rule]]\nid = "x"\nregex = "abc"\n\nthis is = = broken\n' >"$WORK/bad-s
 expect_exit 2 "--rules with a syntax error" x420 scan --rules "$WORK/bad-syntax.toml" "$WORK/acme.txt"
 expect_contains "$ERR" "bad-syntax.toml:5" "names the line"
 
+# Classes: each finding names its class; only the --fail-on classes (secret by default) fail.
+printf 'bucket at arn:aws:s3:::acme-invoices-2024\nSSN: 536-22-8746\nmail jane.doe@fastmail.fm\n' >"$WORK/classes.txt"
+expect_exit 0 "identifiers and personal data alone do not fail by default" x420 scan --format json "$WORK/classes.txt"
+jq -e '[.findings[].class] | sort | unique == ["identifier", "personal"]' <<<"$OUT" >/dev/null && pass ||
+  fail "classes in the JSON report: $(jq -c '[.findings[] | [.rule, .class]]' <<<"$OUT")"
+expect_exit 1 "--fail-on personal fails on the SSN" x420 scan --fail-on personal "$WORK/classes.txt"
+expect_contains "$OUT" "personal.us_ssn" "text report names the rule"
+expect_contains "$OUT" "  personal" "text report names a class that is not secret"
+expect_exit 1 "--fail-on identifier fails on the ARN" x420 scan --fail-on identifier --format sarif "$WORK/classes.txt"
+jq -e '[.runs[0].results[].properties.class] | index("identifier") != null' <<<"$OUT" >/dev/null && pass ||
+  fail "SARIF results carry the class"
+printf '%s\nSSN: 536-22-8746\n' "$AWS_ID" >"$WORK/mixed.txt"
+expect_exit 1 "a secret still fails" x420 scan "$WORK/mixed.txt"
+expect_exit 0 "--fail-on identifier: a secret is reported but does not fail" x420 scan --fail-on identifier --format json "$WORK/mixed.txt"
+jq -e '[.findings[] | select(.class == "secret")] | length == 1' <<<"$OUT" >/dev/null && pass ||
+  fail "the secret is still in the report"
+expect_exit 2 "an unknown class is refused" x420 scan --fail-on private "$WORK/classes.txt"
+expect_contains "$ERR" "private" "names the bad class"
+
 # Bad input: none of it may crash, hang or grow without bound.
 : >"$WORK/empty.txt"
 expect_exit 0 "empty file" x420 scan "$WORK/empty.txt"

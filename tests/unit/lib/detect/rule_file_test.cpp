@@ -56,3 +56,37 @@ TEST_CASE("reading a rule file goes on past a bad rule, and merging refuses a ta
   CHECK(into.rules[1].id == "a.four");
   CHECK(into.allowlist.values == std::vector<std::string>{"v"});
 }
+
+TEST_CASE("a rule's class and redact_by_default are read, with secret and true the defaults") {
+  const std::string body = "regex = \"ab{1,9}\"\nkeywords = [\"ab\"]\nexamples = [\"abb\"]\n";
+  auto file = parse_rule_file("[[rule]]\nid = \"a.secret\"\n" + body +
+                                  "[[rule]]\nid = \"a.id\"\nclass = \"identifier\"\n" + body +
+                                  "[[rule]]\nid = \"a.mail\"\nclass = \"personal\"\nredact_by_default = false\n" + body +
+                                  "[[rule]]\nid = \"a.shown\"\nclass = \"identifier\"\nredact_by_default = true\n" + body,
+                              "u.toml");
+  REQUIRE(file.ok());
+  const auto& r = file->rules;
+  CHECK(r.at(0).data_class == DataClass::secret);
+  CHECK(r.at(0).redact_by_default);
+  CHECK(r.at(1).data_class == DataClass::identifier);
+  CHECK_FALSE(r.at(1).redact_by_default);  // an identifier is kept unless asked
+  CHECK(r.at(2).data_class == DataClass::personal);
+  CHECK_FALSE(r.at(2).redact_by_default);
+  CHECK(r.at(3).redact_by_default);
+
+  auto bad = parse_rule_file("[[rule]]\nid = \"a.b\"\nclass = \"private\"\n" + body, "u.toml");
+  REQUIRE_FALSE(bad.ok());
+  CHECK(bad.error().message == "u.toml:3: rule a.b: class must be secret, identifier or personal");
+  auto not_bool = parse_rule_file("[[rule]]\nid = \"a.b\"\nredact_by_default = \"no\"\n" + body, "u.toml");
+  REQUIRE_FALSE(not_bool.ok());
+  CHECK(not_bool.error().message.find("redact_by_default must be true or false") != std::string::npos);
+}
+
+TEST_CASE("only personal-class rules and card or IBAN rules may go without keywords") {
+  const std::string shape = "regex = \"[a-z]{2,8}@[a-z]{2,8}\\\\.org\"\nexamples = [\"me@mail.org\"]\n";
+  auto secret = parse_rule_file("[[rule]]\nid = \"a.b\"\n" + shape, "u.toml");
+  REQUIRE_FALSE(secret.ok());
+  CHECK(secret.error().message.find("needs keywords") != std::string::npos);
+  auto personal = parse_rule_file("[[rule]]\nid = \"a.b\"\nclass = \"personal\"\n" + shape, "u.toml");
+  CHECK(personal.ok());
+}
