@@ -59,7 +59,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     config.conversation_sweep_s = std::max(1, std::atoi(sweep));
   DetectionOptions detection_options = o.detection;
   detection_options.inline_allow = false;  // the proxy ignores "x420:allow" in request content, on reload too
-  // Secrets, cards, IBANs and national ids; identifiers and contact data (e-mail, phone, IP,
+  // Secrets, cards, IBANs and national ids; identifiers and contact data (phone, IP,
   // date of birth) are left as they are (DESIGN.md, issue 12).
   detection_options.redacted_by_default_only = true;
   config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {

@@ -22,7 +22,7 @@ enum class Severity { low, medium, high, critical };
 //  - identifier: an ARN, a bucket, a client or account id. It locates an account or data but
 //    grants nothing on its own: reported, not failed on, not redacted unless asked.
 //  - personal: regulated personal data users are told not to send (cards, IBANs, national
-//    identity and tax numbers, phone numbers, e-mail and IP addresses, dates of birth).
+//    identity and tax numbers, phone numbers, IP addresses, dates of birth).
 enum class DataClass { secret, identifier, personal };
 
 // Structural validators decide (a failed Luhn check is no finding); vendor checksums only change
@@ -40,7 +40,7 @@ struct Rule {
   Severity severity = Severity::high;
   DataClass data_class = DataClass::secret;  // `class` in the file
   // Whether the proxy redacts it unless told otherwise: secrets and regulated ids (cards, IBANs,
-  // national numbers) yes; identifiers and contact data (e-mail, phone, IP, date of birth) only
+  // national numbers) yes; identifiers and contact data (phone, IP, date of birth) only
   // when asked. Defaults to false for identifiers, true for the rest.
   bool redact_by_default = true;
   // Literals, lowercase: every match holds one (case-insensitively). The engine looks for them

@@ -45,8 +45,8 @@ expect_eq "$REPLY" "$content" "chat reply restored"
 expect_contains "$(cat "$WORK/headers")" "x420-redactions: 3" "x420-redactions header"
 
 # Classes: secrets, cards and national numbers are redacted by default; identifiers and contact
-# data (e-mail, IP address) reach the upstream as they are.
-PERSONAL="ssn 536-22-8746 card 4787789328792170 mail jane.doe@fastmail.fm from ip 81.2.69.142 key $AWS"
+# data (a phone number, an IP address) reach the upstream as they are.
+PERSONAL="ssn 536-22-8746 card 4787789328792170 phone 030 2847 5913 from ip 81.2.69.142 key $AWS"
 OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" \
   -d "$(printf '{"model":"gpt-4o","messages":[{"role":"user","content":"%s"}]}' "$PERSONAL")")
 expect_eq "$(jq -r '.choices[0].message.content' <<<"$OUT")" "$PERSONAL" "reply restored, personal data too"
@@ -54,7 +54,7 @@ expect_contains "$(cat "$WORK/headers")" "x420-redactions: 3" "three redactions:
 SENT=$(tail -1 "$WORK/upstream.jsonl")
 expect_not_contains "$SENT" "536-22-8746" "no SSN upstream"
 expect_not_contains "$SENT" "4787789328792170" "no card number upstream"
-expect_contains "$SENT" "jane.doe@fastmail.fm" "an e-mail address passes unless asked"
+expect_contains "$SENT" "030 2847 5913" "a phone number passes unless asked"
 expect_contains "$SENT" "81.2.69.142" "an IP address passes unless asked"
 
 # Streaming chat: placeholders split across 7-character deltas come back whole.

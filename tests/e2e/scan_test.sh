@@ -107,7 +107,7 @@ expect_exit 2 "--rules with a syntax error" x420 scan --rules "$WORK/bad-syntax.
 expect_contains "$ERR" "bad-syntax.toml:5" "names the line"
 
 # Classes: each finding names its class; only the --fail-on classes (secret by default) fail.
-printf 'bucket at arn:aws:s3:::acme-invoices-2024\nSSN: 536-22-8746\nmail jane.doe@fastmail.fm\n' >"$WORK/classes.txt"
+printf 'bucket at arn:aws:s3:::acme-invoices-2024\nSSN: 536-22-8746\nDOB: 1985-03-12\n' >"$WORK/classes.txt"
 expect_exit 0 "identifiers and personal data alone do not fail by default" x420 scan --format json "$WORK/classes.txt"
 jq -e '[.findings[].class] | sort | unique == ["identifier", "personal"]' <<<"$OUT" >/dev/null && pass ||
   fail "classes in the JSON report: $(jq -c '[.findings[] | [.rule, .class]]' <<<"$OUT")"
