@@ -7,8 +7,7 @@
 # equals what was sent, canary secrets restored; the mock upstream never received a canary;
 # embeddings, responses, models and count_tokens work through the SDKs; and the SDKs map x420's
 # errors to their own exception classes (revoked key -> AuthenticationError 401, upstream 500 ->
-# InternalServerError 500). Checks marked "PROXY GAP" fail because of a known, reported gap in
-# the proxy, not because of the test.
+# InternalServerError 500).
 #
 # The SDKs are installed by this test into the build tree, $(dirname $X420_BIN)/npm, pinned to
 # exact versions, only when they are not there yet. node and npm are required: without them the
@@ -152,14 +151,14 @@ expect_gt .chunks 5 "openai chat stream: several chunks"
 expect_eq "$(f .finish_reason)" "stop" "openai chat stream: finish_reason"
 expect_gt .usage.prompt_tokens 0 "openai chat stream: include_usage chunk passed on"
 
-# PROXY GAP (reported, not yet fixed): the proxy adds stream_options.include_usage upstream (to
-# settle the cost) but passes the result on to a client that did not ask for it: "usage": null on
-# every chunk and a last chunk with "choices": [], which OpenAI itself never sends then. A tool
-# doing chunk.choices[0].delta crashes on that chunk.
+# The proxy adds stream_options.include_usage upstream (to settle the cost); a client that did
+# not ask for usage must not get its results: no "usage": null on every chunk and no last chunk
+# with "choices": [], which OpenAI itself never sends then (a tool doing chunk.choices[0].delta
+# crashes on that chunk). Fixed in issue 10; this is the SDK's view of it.
 use openai-chat-stream-plain
 expect_ok "openai chat stream without stream_options"
 expect_eq "$(f .text)" "$CONTENT" "openai chat stream without stream_options: joined deltas restored"
-expect_eq "$(f .chunks_without_choices)" "0" "PROXY GAP openai chat stream without stream_options: no chunk without choices (the usage chunk the client did not ask for)"
+expect_eq "$(f .chunks_without_choices)" "0" "openai chat stream without stream_options: no chunk without choices (the usage chunk the client did not ask for)"
 
 use openai-chat-tools
 expect_ok "openai chat tools"

@@ -212,6 +212,21 @@ for opts in '' ',"stream_options":{}' ',"stream_options":{"include_usage":false}
   expect_eq "$(jq -r '"\(.input_tokens),\(.output_tokens)"' <<<"$OUT")" "7,9" "stream_options '$opts': usage settled"
 done
 
+# A capped key cannot pass its cap by asking for no usage: the proxy asks for it anyway, settles
+# what the upstream reports, and the next request is refused.
+expect_exit 0 "a key capped at one cent" x420 keys create --name capped --cap-usd 0.01 -q
+CAPPED=$OUT
+capped_stream() {
+  node "$CLIENT" "$URL/v1/chat/completions" \
+    "$(body_file '{"model":"gpt-4o","stream":true,"max_tokens":10,"stream_options":{"include_usage":false},"messages":[{"role":"user","content":"spend"}]}')" \
+    "Authorization: Bearer $CAPPED" "x-mock-usage: 1000000,1000000"
+}
+OUT=$(capped_stream)
+expect_eq "$(jq -r '.status' <<<"$OUT")" 200 "the first request fits the cap (its worst case is under a cent)"
+sleep 0.3
+OUT=$(capped_stream)
+expect_eq "$(jq -r '.status' <<<"$OUT")" 402 "the usage the upstream reported was charged: the next request is over the cap"
+
 # SIGTERM with nothing in flight exits at once.
 start=$(date +%s%N)
 kill -TERM "$SERVE_PID"
