@@ -29,6 +29,7 @@ struct ServeOptions {
   std::size_t max_body_mb = 10;
   bool store_conversations = false;
   std::string conversation_ttl = "24h";
+  bool redact_personal = false;
   DetectionOptions detection;
 };
 
@@ -60,8 +61,9 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   DetectionOptions detection_options = o.detection;
   detection_options.inline_allow = false;  // the proxy ignores "x420:allow" in request content, on reload too
   // Secrets, cards, IBANs and national ids; identifiers and contact data (phone, IP,
-  // date of birth) are left as they are (DESIGN.md, issue 12).
-  detection_options.redacted_by_default_only = true;
+  // date of birth) are left as they are unless --redact-personal (issue 12).
+  detection_options.scope = o.redact_personal ? DetectionOptions::Scope::redacted_by_default_and_personal
+                                              : DetectionOptions::Scope::redacted_by_default;
   config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {
     auto rebuilt = build_detection(detection_options);
     if (!rebuilt) return rebuilt.error();
@@ -110,6 +112,9 @@ void register_serve(CLI::App& root, Invocation& inv) {
                     "How long stored conversations live unless a key says otherwise (0: until deleted)")
       ->type_name("DURATION")
       ->capture_default_str();
+  serve->add_flag("--redact-personal", o->redact_personal,
+                  "Also redact the personal data passed by default: phone numbers, IP addresses and "
+                  "dates of birth (secrets, cards, IBANs and national numbers always are)");
   add_detection_options(*serve, o->detection);
   serve->footer(
       "Point a client at it:\n"

@@ -114,8 +114,12 @@ Result<Detection> build_detection(const DetectionOptions& options) {
       return make_error(ErrorKind::usage, taken.front().message);
   }
   detect::EngineConfig config;
-  if (options.redacted_by_default_only)
-    std::erase_if(rules.rules, [](const detect::Rule& r) { return !r.redact_by_default; });
+  if (options.scope != DetectionOptions::Scope::all) {
+    const bool personal = options.scope == DetectionOptions::Scope::redacted_by_default_and_personal;
+    std::erase_if(rules.rules, [personal](const detect::Rule& r) {
+      return !r.redact_by_default && !(personal && r.data_class == detect::DataClass::personal);
+    });
+  }
   config.rules = std::move(rules.rules);
   Detection out;
   out.allowlist = std::move(rules.allowlist);

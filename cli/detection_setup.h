@@ -23,9 +23,11 @@ struct DetectionOptions {
   // the user's own. Off for serve, whose content comes from anyone who can write a prompt or a
   // file an agent reads (DESIGN.md: its allowlists come only from configuration).
   bool inline_allow = true;
-  // Only the rules whose findings are redacted unless asked (Rule::redact_by_default): secrets,
-  // cards, IBANs, national ids. What serve redacts; identifiers and contact data pass.
-  bool redacted_by_default_only = false;
+  // Which rules the engine holds. Serve holds the rules whose findings are redacted unless asked
+  // (Rule::redact_by_default: secrets, cards, IBANs, national ids), and with --redact-personal
+  // every personal-data rule too; identifiers pass either way. Scan and redact hold them all.
+  enum class Scope { all, redacted_by_default, redacted_by_default_and_personal };
+  Scope scope = Scope::all;
 };
 
 struct Detection {

@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --redact-personal  --key  --since  --limit  --output  -o  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -70,7 +70,7 @@ _x420() {
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "rules") COMPREPLY=($(compgen -W "check --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "rules check") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "serve") COMPREPLY=($(compgen -W "--listen --redact --unscanned-payloads --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --store-conversations --conversation-ttl --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "serve") COMPREPLY=($(compgen -W "--listen --redact --unscanned-payloads --allow-plaintext-remote --tls-cert --tls-key --max-body-mb --store-conversations --conversation-ttl --redact-personal --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "usage") COMPREPLY=($(compgen -W "--key --since --limit --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "generation") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "history") COMPREPLY=($(compgen -W "list show --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

@@ -161,6 +161,7 @@ complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l tls-key -r -F -d 'The ce
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l max-body-mb -r -F -d 'Largest request body accepted (413 above)'
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l store-conversations -r -F -d 'Keep every key'\''s conversations, redacted and sealed with the tenant'\''s key (not no-log keys)'
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l conversation-ttl -r -F -d 'How long stored conversations live unless a key says otherwise (0: until deleted)'
+complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l redact-personal -r -F -d 'Also redact the personal data passed by default: phone numbers, IP addresses and dates of birth (secrets, cards, IBANs and national numbers always are)'
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l rules -r -F -d 'Extra rules file (TOML, the built-in format); repeatable'
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l known-env -r -F -d 'Treat this environment variable'\''s value as a secret to find; repeatable'
 complete -c x420 -n 'test "(__x420_path)" = 'serve'' -l known-file -r -F -d 'Treat every value in this .env file as a secret to find; repeatable'

@@ -56,6 +56,17 @@ expect_not_contains "$SENT" "536-22-8746" "no SSN upstream"
 expect_not_contains "$SENT" "4787789328792170" "no card number upstream"
 expect_contains "$SENT" "030 2847 5913" "a phone number passes unless asked"
 expect_contains "$SENT" "81.2.69.142" "an IP address passes unless asked"
+# Asked: serve --redact-personal redacts them too, and the reply still reads as sent.
+start_listener "$WORK/serve2.out" "$WORK/serve2.log" "$X420_BIN" serve --listen 127.0.0.1:0 --redact-personal ||
+  { finish; exit 1; }
+OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/chat/completions" \
+  -d "$(printf '{"model":"gpt-4o","messages":[{"role":"user","content":"%s"}]}' "$PERSONAL")")
+kill "$LAST_PID" 2>/dev/null
+expect_eq "$(jq -r '.choices[0].message.content' <<<"$OUT")" "$PERSONAL" "--redact-personal: reply restored"
+expect_contains "$(cat "$WORK/headers")" "x420-redactions: 5" "--redact-personal: the phone and the IP address too"
+SENT=$(tail -1 "$WORK/upstream.jsonl")
+expect_not_contains "$SENT" "030 2847 5913" "--redact-personal: no phone number upstream"
+expect_not_contains "$SENT" "81.2.69.142" "--redact-personal: no IP address upstream"
 
 # Streaming chat: placeholders split across 7-character deltas come back whole.
 OUT=$(post -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o true)")
@@ -130,7 +141,8 @@ expect_eq "$(wc -l <"$WORK/upstream.jsonl")" "$((UPSTREAM_REQUESTS + 1))" "refus
 # Usage rows: one per request, metadata only.
 ROWS=$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND input_tokens > 0 AND output_tokens > 0")
 [[ $ROWS -ge 4 ]] && pass || fail "usage rows with token counts for the successful requests (got $ROWS)"
-expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions != 3")" "0" "every forwarded request records its 3 redactions"
+expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions NOT IN (3, 5)")" "0" "every forwarded request records its 3 redactions"
+expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions = 5")" "1" "and the --redact-personal one its 5"
 
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null
