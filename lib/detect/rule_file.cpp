@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <iterator>
 #include <sstream>
+#include <utility>
 
 #include "lib/detect/context_rule.h"
 #include "lib/detect/rule.h"
@@ -28,28 +30,43 @@ std::optional<Severity> severity_from(std::string_view s) {
   return std::nullopt;
 }
 
+// Every validator by its name in a rule file; validator_from, validator_name and the error
+// message all read it.
+constexpr std::pair<std::string_view, Validator> kValidators[] = {
+    {"none", Validator::none},
+    {"luhn", Validator::luhn},
+    {"iban_mod97", Validator::iban_mod97},
+    {"jwt", Validator::jwt},
+    {"github_crc32", Validator::github_crc32},
+    {"x420_checksum", Validator::x420_checksum},
+    {"es_dni", Validator::es_dni},
+    {"nl_bsn", Validator::nl_bsn},
+    {"pl_pesel", Validator::pl_pesel},
+    {"fr_nir", Validator::fr_nir},
+    {"it_codice_fiscale", Validator::it_codice_fiscale},
+    {"de_tax_id", Validator::de_tax_id},
+    {"be_national_number", Validator::be_national_number},
+    {"fi_hetu", Validator::fi_hetu},
+    {"se_personnummer", Validator::se_personnummer},
+    {"pt_nif", Validator::pt_nif},
+    {"us_ssn", Validator::us_ssn},
+    {"uk_nino", Validator::uk_nino},
+    {"public_ip", Validator::public_ip},
+    {"calendar_date", Validator::calendar_date},
+};
+
 std::optional<Validator> validator_from(std::string_view s) {
-  if (s == "none") return Validator::none;
-  if (s == "luhn") return Validator::luhn;
-  if (s == "iban_mod97") return Validator::iban_mod97;
-  if (s == "jwt") return Validator::jwt;
-  if (s == "github_crc32") return Validator::github_crc32;
-  if (s == "x420_checksum") return Validator::x420_checksum;
-  if (s == "es_dni") return Validator::es_dni;
-  if (s == "nl_bsn") return Validator::nl_bsn;
-  if (s == "pl_pesel") return Validator::pl_pesel;
-  if (s == "fr_nir") return Validator::fr_nir;
-  if (s == "it_codice_fiscale") return Validator::it_codice_fiscale;
-  if (s == "de_tax_id") return Validator::de_tax_id;
-  if (s == "be_national_number") return Validator::be_national_number;
-  if (s == "fi_hetu") return Validator::fi_hetu;
-  if (s == "se_personnummer") return Validator::se_personnummer;
-  if (s == "pt_nif") return Validator::pt_nif;
-  if (s == "us_ssn") return Validator::us_ssn;
-  if (s == "uk_nino") return Validator::uk_nino;
-  if (s == "public_ip") return Validator::public_ip;
-  if (s == "calendar_date") return Validator::calendar_date;
+  for (const auto& [name, v] : kValidators)
+    if (name == s) return v;
   return std::nullopt;
+}
+
+// "none, luhn, …, public_ip or calendar_date"
+std::string validator_names() {
+  std::string out;
+  for (std::size_t i = 0; i < std::size(kValidators); ++i)
+    out += std::string(i == 0 ? "" : i + 1 == std::size(kValidators) ? " or " : ", ") + std::string(kValidators[i].first);
+  return out;
 }
 
 // Reads an optional array of strings; an error names the key.
@@ -93,8 +110,8 @@ bool contains_caseless(std::string_view text, std::string_view word) {
 // The engine tries a rule only where one of its keywords occurs, so a rule without one would
 // never run, and an example without one would never be found.
 std::string keyword_problem(const Rule& r) {
-  // Cards, IBANs and personal data (an e-mail address, a phone number) hold no literal: they go
-  // without, prefiltered by their regex.
+  // Cards, IBANs and personal data of a user's rule file (an e-mail address) may hold no literal:
+  // they go without, prefiltered by their regex.
   const bool shapeless = r.validator == Validator::luhn || r.validator == Validator::iban_mod97 ||
                          r.data_class == DataClass::personal;
   if (r.keywords.empty() && !shapeless)
@@ -183,11 +200,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     auto s = node->value<std::string>();
     auto v = s ? validator_from(*s) : std::nullopt;
     if (!v)
-      return bad(source, *node, "rule " + r.id +
-                                    ": validator must be none, luhn, iban_mod97, jwt, github_crc32, "
-                                    "x420_checksum, es_dni, nl_bsn, pl_pesel, fr_nir, it_codice_fiscale, de_tax_id, "
-                                    "be_national_number, fi_hetu, se_personnummer, pt_nif, us_ssn, uk_nino, "
-                                    "public_ip or calendar_date");
+      return bad(source, *node, "rule " + r.id + ": validator must be " + validator_names());
     r.validator = *v;
   }
   if (const auto* node = t.get("secret_group")) {
@@ -346,28 +359,8 @@ std::optional<DataClass> data_class_from(std::string_view name) {
 }
 
 std::string_view validator_name(Validator v) {
-  switch (v) {
-    case Validator::none: return "none";
-    case Validator::luhn: return "luhn";
-    case Validator::iban_mod97: return "iban_mod97";
-    case Validator::jwt: return "jwt";
-    case Validator::github_crc32: return "github_crc32";
-    case Validator::x420_checksum: return "x420_checksum";
-    case Validator::es_dni: return "es_dni";
-    case Validator::nl_bsn: return "nl_bsn";
-    case Validator::pl_pesel: return "pl_pesel";
-    case Validator::fr_nir: return "fr_nir";
-    case Validator::it_codice_fiscale: return "it_codice_fiscale";
-    case Validator::de_tax_id: return "de_tax_id";
-    case Validator::be_national_number: return "be_national_number";
-    case Validator::fi_hetu: return "fi_hetu";
-    case Validator::se_personnummer: return "se_personnummer";
-    case Validator::pt_nif: return "pt_nif";
-    case Validator::us_ssn: return "us_ssn";
-    case Validator::uk_nino: return "uk_nino";
-    case Validator::public_ip: return "public_ip";
-    case Validator::calendar_date: return "calendar_date";
-  }
+  for (const auto& [name, value] : kValidators)
+    if (value == v) return name;
   return "none";
 }
 
