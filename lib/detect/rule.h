@@ -44,8 +44,10 @@ struct Rule {
   // when asked. Defaults to false for identifiers, true for the rest.
   bool redact_by_default = true;
   // Literals, lowercase: every match holds one (case-insensitively). The engine looks for them
-  // first and tries the rule only around them; a rule with a luhn or iban_mod97 validator may have
-  // none, and is then prefiltered by its regex.
+  // first and tries the rule only around them. A rule with a luhn or iban_mod97 validator may have
+  // none, and is then tried where a dedicated scanner finds a card number's or an IBAN's shape
+  // (lib/detect/shape_scanner.h); a personal-class rule may have none, and is then prefiltered
+  // by its regex.
   std::vector<std::string> keywords;
   std::string regex;     // PCRE syntax, confirmed by PCRE2
   // A keyword-context rule (lib/detect/context_rule.h): the vendor words its name holds. The

@@ -111,7 +111,7 @@ bool contains_caseless(std::string_view text, std::string_view word) {
 // never run, and an example without one would never be found.
 std::string keyword_problem(const Rule& r) {
   // Cards, IBANs and personal data of a user's rule file (an e-mail address) may hold no literal:
-  // they go without, prefiltered by their regex.
+  // they go without, found by a dedicated scanner of their shape or prefiltered by their regex.
   const bool shapeless = r.validator == Validator::luhn || r.validator == Validator::iban_mod97 ||
                          r.data_class == DataClass::personal;
   if (r.keywords.empty() && !shapeless)
