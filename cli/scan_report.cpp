@@ -14,6 +14,7 @@ namespace {
 
 using nlohmann::ordered_json;
 using detect::Confidence;
+using detect::DataClass;
 using detect::Severity;
 
 std::string_view severity_word(Severity s) { return detect::severity_name(s); }
@@ -125,8 +126,20 @@ std::string summary_line(const std::vector<ReportedFinding>& findings, const Sca
   if (summary.files_skipped > 0) details += ", " + std::to_string(summary.files_skipped) + " skipped";
   if (findings.empty())
     return "no secrets in " + plural(summary.files_scanned, "file", "files") + " (" + details + ")";
-  return plural(findings.size(), "secret", "secrets") + " in " +
-         std::to_string(files_with_findings(findings)) + " of " +
+  std::size_t secrets = 0, identifiers = 0, personal = 0;
+  for (const auto& f : findings)
+    (f.data_class == DataClass::secret ? secrets : f.data_class == DataClass::identifier ? identifiers : personal)++;
+  std::string what = plural(findings.size(), "secret", "secrets");
+  if (secrets != findings.size()) {  // "3 findings (1 secret, 2 personal)"
+    std::vector<std::string> parts;
+    if (secrets) parts.push_back(plural(secrets, "secret", "secrets"));
+    if (identifiers) parts.push_back(plural(identifiers, "identifier", "identifiers"));
+    if (personal) parts.push_back(std::to_string(personal) + " personal");
+    what = plural(findings.size(), "finding", "findings") + " (";
+    for (std::size_t i = 0; i < parts.size(); ++i) what += (i ? ", " : "") + parts[i];
+    what += ")";
+  }
+  return what + " in " + std::to_string(files_with_findings(findings)) + " of " +
          plural(summary.files_scanned, "file", "files") + " (" + details + ")";
 }
 

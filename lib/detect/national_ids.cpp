@@ -228,6 +228,23 @@ bool uk_nino_valid(std::string_view text) {
   return all_digits(std::string_view(s).substr(2, 6));
 }
 
+bool e164_valid(std::string_view text) {
+  if (text.empty() || text.front() != '+') return false;
+  std::string digits;
+  for (const char c : text.substr(1)) {
+    if (c >= '0' && c <= '9') digits.push_back(c);
+    else if (c != ' ' && c != '-' && c != '.' && c != '(' && c != ')') return false;
+  }
+  if (digits.size() < 8 || digits.size() > 15 || digits.front() == '0') return false;
+  bool same = true, ascending = true, descending = true;
+  for (std::size_t i = 1; i < digits.size(); ++i) {
+    same = same && digits[i] == digits[0];
+    ascending = ascending && digits[i] == static_cast<char>('0' + (digits[i - 1] - '0' + 1) % 10);
+    descending = descending && digits[i] == static_cast<char>('0' + (digits[i - 1] - '0' + 9) % 10);
+  }
+  return !same && !ascending && !descending;
+}
+
 bool public_ip_valid(std::string_view text) {
   const std::string s(text);
   unsigned char a[16];

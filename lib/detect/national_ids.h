@@ -61,6 +61,11 @@ bool uk_nino_valid(std::string_view text);
 // (RFC 5737, RFC 3849) space.
 bool public_ip_valid(std::string_view text);
 
+// A phone number in international form (ITU-T E.164): '+', a country code not starting with 0,
+// 8 to 15 digits in all (separators " -.()" between them ignored), not one digit repeated and
+// not a run such as 12345678.
+bool e164_valid(std::string_view text);
+
 // A calendar date that exists, written Y-M-D, D.M.Y, D/M/Y or M/D/Y (either reading of the
 // last two is enough), its year from 1900 to 2099.
 bool calendar_date_valid(std::string_view text);

@@ -28,10 +28,21 @@ enum class DataClass { secret, identifier, personal };
 // Structural validators decide (a failed Luhn check is no finding); vendor checksums only change
 // the confidence (a GitHub token with a bad CRC32 is still reported, marked as such).
 // The national-id and personal-data checks are lib/detect/national_ids.h's.
+// How a rule without keywords is found (lib/detect/shape_scanner.h): a dedicated scanner finds
+// the few places where a value of the shape can lie, and the rule's regex is tried only there.
+enum class Shape {
+  none,         // by its keywords, or (a personal-class rule without any) by its regex
+  card_number,  // 12+ digits, at most one space or dash between two of them
+  iban,         // 15+ capitals and digits, single spaces, holding two capitals and two digits
+  email,        // an '@' with an address character before it and a domain of a dot after it
+  phone,        // a '+' and then 8 or more digits, at most two of " -.()" between two of them
+};
+
 enum class Validator {
   none, luhn, iban_mod97, jwt, github_crc32, x420_checksum,
   es_dni, nl_bsn, pl_pesel, fr_nir, it_codice_fiscale, de_tax_id, be_national_number,
-  fi_hetu, se_personnummer, pt_nif, us_ssn, uk_nino, public_ip, calendar_date
+  fi_hetu, se_personnummer, pt_nif, us_ssn, uk_nino, public_ip, calendar_date,
+  e164
 };
 
 struct Rule {
@@ -49,6 +60,9 @@ struct Rule {
   // (lib/detect/shape_scanner.h); a personal-class rule may have none, and is then prefiltered
   // by its regex.
   std::vector<std::string> keywords;
+  // `shape` in the file; a luhn or iban_mod97 rule without keywords has the card's or the
+  // IBAN's shape without saying so. A rule has keywords or a shape, not both.
+  Shape shape = Shape::none;
   std::string regex;     // PCRE syntax, confirmed by PCRE2
   // A keyword-context rule (lib/detect/context_rule.h): the vendor words its name holds. The
   // file gives these and the value's shape; the loader builds `regex` (group 1 is the value).
@@ -108,6 +122,8 @@ std::string_view builtin_rule_text();
 std::string_view severity_name(Severity s);
 std::string_view validator_name(Validator v);
 std::string_view data_class_name(DataClass c);
+std::string_view shape_name(Shape s);
+std::optional<Shape> shape_from(std::string_view name);
 // "secret", "identifier" or "personal"; nothing for anything else.
 std::optional<DataClass> data_class_from(std::string_view name);
 

@@ -52,6 +52,7 @@ constexpr std::pair<std::string_view, Validator> kValidators[] = {
     {"us_ssn", Validator::us_ssn},
     {"uk_nino", Validator::uk_nino},
     {"public_ip", Validator::public_ip},
+    {"e164", Validator::e164},
     {"calendar_date", Validator::calendar_date},
 };
 
@@ -112,11 +113,14 @@ bool contains_caseless(std::string_view text, std::string_view word) {
 std::string keyword_problem(const Rule& r) {
   // Cards, IBANs and personal data of a user's rule file (an e-mail address) may hold no literal:
   // they go without, found by a dedicated scanner of their shape or prefiltered by their regex.
+  if (r.shape != Shape::none && !r.keywords.empty())
+    return "has keywords and a shape: a rule is tried around its keywords or where its shape is found, "
+           "not both (leave out one)";
   const bool shapeless = r.validator == Validator::luhn || r.validator == Validator::iban_mod97 ||
-                         r.data_class == DataClass::personal;
+                         r.data_class == DataClass::personal || r.shape != Shape::none;
   if (r.keywords.empty() && !shapeless)
     return "needs keywords: the literals every match holds (the engine tries a rule only around "
-           "them; only luhn, iban_mod97 and personal-class rules may go without)";
+           "them; only rules with a shape, luhn, iban_mod97 and personal-class rules may go without)";
   for (const auto& k : r.keywords) {
     if (k.size() < 2 || k.size() > 64) return "keyword '" + k + "' must have 2 to 64 characters";
     for (const char c : k)
@@ -135,7 +139,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   static const std::vector<std::string_view> kKnown = {
       "id",           "description", "severity",    "keywords", "regex",   "secret_group",
       "validator",    "entropy_min", "min_len",     "examples", "negative_examples", "block_end",
-      "context",      "value",       "context_names", "class",     "redact_by_default"};
+      "context",      "value",       "context_names", "class",     "redact_by_default", "shape"};
   Rule r;
   auto id = t["id"].value<std::string>();
   if (!id || id->empty()) return bad(source, t, "a rule needs an id (a string)");
@@ -195,6 +199,13 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     auto b = node->value<bool>();
     if (!b) return bad(source, *node, "rule " + r.id + ": redact_by_default must be true or false");
     r.redact_by_default = *b;
+  }
+  if (const auto* node = t.get("shape")) {
+    auto name = node->value<std::string>();
+    auto shape = name ? shape_from(*name) : std::nullopt;
+    if (!shape || *shape == Shape::none)
+      return bad(source, *node, "rule " + r.id + ": shape must be card_number, iban, email or phone");
+    r.shape = *shape;
   }
   if (const auto* node = t.get("validator")) {
     auto s = node->value<std::string>();
@@ -355,6 +366,24 @@ std::optional<DataClass> data_class_from(std::string_view name) {
   if (name == "secret") return DataClass::secret;
   if (name == "identifier") return DataClass::identifier;
   if (name == "personal") return DataClass::personal;
+  return std::nullopt;
+}
+
+namespace {
+constexpr std::pair<std::string_view, Shape> kShapes[] = {
+    {"none", Shape::none},   {"card_number", Shape::card_number}, {"iban", Shape::iban},
+    {"email", Shape::email}, {"phone", Shape::phone}};
+}  // namespace
+
+std::string_view shape_name(Shape s) {
+  for (const auto& [name, value] : kShapes)
+    if (value == s) return name;
+  return "none";
+}
+
+std::optional<Shape> shape_from(std::string_view name) {
+  for (const auto& [n, value] : kShapes)
+    if (n == name) return value;
   return std::nullopt;
 }
 

@@ -12,15 +12,27 @@ namespace {
 
 constexpr std::size_t kCardMinDigits = 12;  // luhn_valid's minimum
 constexpr std::size_t kIbanMinChars = 15;   // iban_valid's minimum (Norway's length)
+constexpr std::size_t kPhoneMinDigits = 8;  // a country code and the shortest national numbers
+constexpr std::size_t kPhoneMaxGap = 2;     // separators in a row: "+1 (415) 555-2671"
+constexpr std::size_t kMaxRun = 512;        // no value is longer: a run stops growing there
 
-struct ShapeSpec {
-  std::array<bool, 256> body{};       // bytes a value is made of
-  std::array<bool, 256> separator{};  // bytes that may stand, one at a time, between two of them
-  std::size_t min_body = 0;           // body bytes a value holds at least
+bool upper(char c) { return c >= 'A' && c <= 'Z'; }
+bool lower_letter(char c) { return c >= 'a' && c <= 'z'; }
+bool digit(char c) { return c >= '0' && c <= '9'; }
+bool alnum(char c) { return upper(c) || lower_letter(c) || digit(c); }
+bool email_local(char c) { return alnum(c) || c == '.' || c == '_' || c == '%' || c == '+' || c == '-'; }
+bool email_domain(char c) { return alnum(c) || c == '.' || c == '-'; }
+bool phone_separator(char c) { return c == ' ' || c == '-' || c == '.' || c == '(' || c == ')'; }
+
+// The shapes made of body bytes with single separators between two of them.
+struct RunSpec {
+  std::array<bool, 256> body{};
+  std::array<bool, 256> separator{};
+  std::size_t min_body = 0;
 };
 
-ShapeSpec make_spec(Shape shape) {
-  ShapeSpec s;
+RunSpec make_run_spec(Shape shape) {
+  RunSpec s;
   for (int c = '0'; c <= '9'; ++c) s.body[c] = true;
   if (shape == Shape::card_number) {
     s.separator[' '] = s.separator['-'] = true;
@@ -33,14 +45,6 @@ ShapeSpec make_spec(Shape shape) {
   return s;
 }
 
-const ShapeSpec& spec_of(Shape shape) {
-  static const ShapeSpec card = make_spec(Shape::card_number), iban = make_spec(Shape::iban);
-  return shape == Shape::card_number ? card : iban;
-}
-
-bool upper(char c) { return c >= 'A' && c <= 'Z'; }
-bool digit(char c) { return c >= '0' && c <= '9'; }
-
 // An IBAN starts with its country code and check digits: two capitals, two digits.
 bool holds_iban_start(std::string_view run) {
   for (std::size_t i = 0; i + 3 < run.size(); ++i)
@@ -48,32 +52,28 @@ bool holds_iban_start(std::string_view run) {
   return false;
 }
 
-}  // namespace
-
-Shape shape_of(const Rule& rule) {
-  if (!rule.keywords.empty()) return Shape::none;
-  if (rule.validator == Validator::luhn) return Shape::card_number;
-  if (rule.validator == Validator::iban_mod97) return Shape::iban;
-  return Shape::none;
-}
-
-namespace {
-
 // Bit i of a mask: byte i of a 64-byte block.
 struct BlockMasks {
-  std::uint64_t digits = 0, capitals = 0;
+  std::uint64_t digits = 0, capitals = 0, at_signs = 0, pluses = 0;
 };
 
 [[maybe_unused]] BlockMasks masks_scalar(const char* p) {
   BlockMasks out;
   for (int i = 0; i < 64; ++i) {
-    out.digits |= static_cast<std::uint64_t>(digit(p[i])) << i;
-    out.capitals |= static_cast<std::uint64_t>(upper(p[i])) << i;
+    const auto bit = std::uint64_t{1} << i;
+    if (digit(p[i])) out.digits |= bit;
+    if (upper(p[i])) out.capitals |= bit;
+    if (p[i] == '@') out.at_signs |= bit;
+    if (p[i] == '+') out.pluses |= bit;
   }
   return out;
 }
 
 #if defined(__x86_64__)
+__attribute__((target("avx2"))) std::uint64_t bits_of(__m256i m) {
+  return static_cast<std::uint32_t>(_mm256_movemask_epi8(m));
+}
+
 // Unsigned range tests: v - low is at most high - low exactly for the bytes in [low, high].
 __attribute__((target("avx2"))) BlockMasks masks_avx2(const char* p) {
   BlockMasks out;
@@ -81,10 +81,12 @@ __attribute__((target("avx2"))) BlockMasks masks_avx2(const char* p) {
     const __m256i v = _mm256_loadu_si256(reinterpret_cast<const __m256i*>(p + 32 * half));
     const __m256i d = _mm256_sub_epi8(v, _mm256_set1_epi8('0'));
     const __m256i c = _mm256_sub_epi8(v, _mm256_set1_epi8('A'));
-    const auto dm = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d)));
-    const auto cm = static_cast<std::uint32_t>(_mm256_movemask_epi8(_mm256_cmpeq_epi8(_mm256_min_epu8(c, _mm256_set1_epi8(25)), c)));
-    out.digits |= static_cast<std::uint64_t>(dm) << (32 * half);
-    out.capitals |= static_cast<std::uint64_t>(cm) << (32 * half);
+    const auto mask = bits_of;
+    const int shift = 32 * half;
+    out.digits |= mask(_mm256_cmpeq_epi8(_mm256_min_epu8(d, _mm256_set1_epi8(9)), d)) << shift;
+    out.capitals |= mask(_mm256_cmpeq_epi8(_mm256_min_epu8(c, _mm256_set1_epi8(25)), c)) << shift;
+    out.at_signs |= mask(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('@'))) << shift;
+    out.pluses |= mask(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('+'))) << shift;
   }
   return out;
 }
@@ -95,10 +97,12 @@ BlockMasks masks_sse2(const char* p) {
     const __m128i v = _mm_loadu_si128(reinterpret_cast<const __m128i*>(p + 16 * part));
     const __m128i d = _mm_sub_epi8(v, _mm_set1_epi8('0'));
     const __m128i c = _mm_sub_epi8(v, _mm_set1_epi8('A'));
-    const auto dm = static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)));
-    const auto cm = static_cast<std::uint16_t>(_mm_movemask_epi8(_mm_cmpeq_epi8(_mm_min_epu8(c, _mm_set1_epi8(25)), c)));
-    out.digits |= static_cast<std::uint64_t>(dm) << (16 * part);
-    out.capitals |= static_cast<std::uint64_t>(cm) << (16 * part);
+    const auto mask = [](__m128i m) { return static_cast<std::uint64_t>(static_cast<std::uint16_t>(_mm_movemask_epi8(m))); };
+    const int shift = 16 * part;
+    out.digits |= mask(_mm_cmpeq_epi8(_mm_min_epu8(d, _mm_set1_epi8(9)), d)) << shift;
+    out.capitals |= mask(_mm_cmpeq_epi8(_mm_min_epu8(c, _mm_set1_epi8(25)), c)) << shift;
+    out.at_signs |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('@'))) << shift;
+    out.pluses |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('+'))) << shift;
   }
   return out;
 }
@@ -114,28 +118,39 @@ MaskFunction pick_masks() {
 #endif
 }
 
-// One shape's search: where its reported runs end, and how to find the runs around a byte.
+// One shape's search: given the candidate bytes the masks mark, finds and reports the runs
+// around them, and remembers where its reported runs end.
 class ShapeSearch {
  public:
   ShapeSearch(std::string_view data, Shape shape, const ShapeRunCallback& on_run)
-      : data_(data), shape_(shape), spec_(spec_of(shape)), on_run_(on_run) {}
+      : data_(data), shape_(shape), on_run_(on_run) {
+    if (shape == Shape::card_number || shape == Shape::iban) spec_ = make_run_spec(shape);
+  }
 
   // Every run reaching one of the bytes of block k that `bits` marks.
   void examine(std::size_t k, std::uint64_t bits) {
     for (; bits; bits &= bits - 1) {
       const std::size_t at = k * 64 + static_cast<std::size_t>(__builtin_ctzll(bits));
-      if (at >= done_ && at < data_.size()) done_ = std::max(done_, runs_around(at));
+      if (at >= done_ && at < data_.size()) done_ = std::max(done_, around(at));
     }
   }
 
  private:
+  // Reports the runs around `anchor` and returns where the examined bytes end.
+  std::size_t around(std::size_t anchor) {
+    switch (shape_) {
+      case Shape::email: return email_around(anchor);
+      case Shape::phone: return phone_from(anchor);
+      default: return body_runs_around(anchor);
+    }
+  }
+
   unsigned char byte(std::size_t at) const { return static_cast<unsigned char>(data_[at]); }
-  bool in_span(std::size_t at) const { return spec_.body[byte(at)] || spec_.separator[byte(at)]; }
 
   // Splits the span of body and separator bytes around `anchor` into runs (body bytes with
-  // single separators between them), reports those holding enough body bytes, and returns
-  // the span's end.
-  std::size_t runs_around(std::size_t anchor) {
+  // single separators between them) and reports those holding enough body bytes.
+  std::size_t body_runs_around(std::size_t anchor) {
+    const auto in_span = [&](std::size_t at) { return spec_.body[byte(at)] || spec_.separator[byte(at)]; };
     const std::size_t n = data_.size();
     std::size_t b = anchor, e = anchor + 1;
     while (b > done_ && in_span(b - 1)) --b;
@@ -163,21 +178,65 @@ class ShapeSearch {
     return e;
   }
 
+  // An address around the '@' at `at`: its local part before, a domain holding a dot after.
+  std::size_t email_around(std::size_t at) {
+    const std::size_t n = data_.size();
+    std::size_t b = at;
+    while (b > done_ && at - b < kMaxRun && email_local(data_[b - 1])) --b;
+    std::size_t e = at + 1;
+    while (e < n && e - at < kMaxRun && email_domain(data_[e])) ++e;
+    while (e > at + 1 && (data_[e - 1] == '.' || data_[e - 1] == '-')) --e;  // "mail me at a@b.com."
+    const std::string_view domain = data_.substr(at + 1, e - at - 1);
+    if (b < at && domain.size() >= 3 && domain.find('.') != std::string_view::npos && alnum(domain.front()))
+      on_run_(shape_, b, e);
+    return at + 1;
+  }
+
+  // A number after the '+' at `at`: digits with at most two separators between two of them.
+  std::size_t phone_from(std::size_t at) {
+    const std::size_t n = data_.size();
+    std::size_t i = at + 1, digits = 0, gap = 0, last = at + 1;
+    while (i < n && i - at < kMaxRun) {
+      if (digit(data_[i])) {
+        ++digits;
+        gap = 0;
+        last = i + 1;
+      } else if (phone_separator(data_[i]) && gap < kPhoneMaxGap) {
+        ++gap;
+      } else {
+        break;
+      }
+      ++i;
+    }
+    if (digits >= kPhoneMinDigits) on_run_(shape_, at, last);
+    return last;
+  }
+
   std::string_view data_;
   Shape shape_;
-  const ShapeSpec& spec_;
+  RunSpec spec_;
   const ShapeRunCallback& on_run_;
   std::size_t done_ = 0;  // runs ending before this were reported
 };
 
 }  // namespace
 
+Shape shape_of(const Rule& rule) {
+  if (rule.shape != Shape::none) return rule.shape;
+  if (!rule.keywords.empty()) return Shape::none;
+  if (rule.validator == Validator::luhn) return Shape::card_number;
+  if (rule.validator == Validator::iban_mod97) return Shape::iban;
+  return Shape::none;
+}
+
 void find_shape_runs(std::string_view data, std::span<const Shape> shapes, const ShapeRunCallback& on_run) {
   static const MaskFunction masks_of = pick_masks();
-  const bool cards = std::find(shapes.begin(), shapes.end(), Shape::card_number) != shapes.end();
-  const bool ibans = std::find(shapes.begin(), shapes.end(), Shape::iban) != shapes.end();
-  if (!cards && !ibans) return;
-  ShapeSearch card_search(data, Shape::card_number, on_run), iban_search(data, Shape::iban, on_run);
+  const auto wants = [&](Shape s) { return std::find(shapes.begin(), shapes.end(), s) != shapes.end(); };
+  const bool cards = wants(Shape::card_number), ibans = wants(Shape::iban), emails = wants(Shape::email),
+             phones = wants(Shape::phone);
+  if (!cards && !ibans && !emails && !phones) return;
+  ShapeSearch card_search(data, Shape::card_number, on_run), iban_search(data, Shape::iban, on_run),
+      email_search(data, Shape::email, on_run), phone_search(data, Shape::phone, on_run);
 
   const std::size_t n = data.size(), blocks = (n + 63) / 64;
   char tail[64];
@@ -194,6 +253,7 @@ void find_shape_runs(std::string_view data, std::span<const Shape> shapes, const
   std::uint64_t previous_digits = 0;
   for (std::size_t k = 0; k < blocks; ++k) {
     const BlockMasks next = block(k + 1);
+    const std::uint64_t digit_after = (current.digits >> 1) | (next.digits << 63);
     if (cards) {
       // A byte of a run is a digit or stands between two digits, and a run holds twelve
       // digits: it starts a stretch of twelve such bytes, found by and-ing shifted copies
@@ -214,6 +274,8 @@ void find_shape_runs(std::string_view data, std::span<const Shape> shapes, const
       const std::uint64_t d3 = (current.digits >> 3) | (next.digits << 61);
       iban_search.examine(k, current.capitals & c1 & d2 & d3);
     }
+    if (emails) email_search.examine(k, current.at_signs);
+    if (phones) phone_search.examine(k, current.pluses & digit_after);
     previous_digits = current.digits;
     current = next;
   }

@@ -113,6 +113,7 @@ Verdict validate(Validator v, std::string_view secret) {
     case Validator::us_ssn: return us_ssn_valid(secret) ? Verdict::accept : Verdict::reject;
     case Validator::uk_nino: return uk_nino_valid(secret) ? Verdict::accept : Verdict::reject;
     case Validator::public_ip: return public_ip_valid(secret) ? Verdict::accept : Verdict::reject;
+    case Validator::e164: return e164_valid(secret) ? Verdict::accept : Verdict::reject;
     case Validator::calendar_date: return calendar_date_valid(secret) ? Verdict::accept : Verdict::reject;
   }
   return Verdict::accept;
