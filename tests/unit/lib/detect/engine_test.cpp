@@ -222,3 +222,27 @@ TEST_CASE("placeholders are not reported, unless asked for") {
   auto ls = loose->make_scratch();
   CHECK(loose->scan("tok_xxxxxxxxxxxxxxxxxxxxxxxx", *ls).size() == 1);
 }
+
+TEST_CASE("a shaped rule is tried around its shape's places, also in segments and at the buffer's end") {
+  EngineConfig c;
+  Rule mail = rule("t.mail", R"((?<![\w.])([a-z]{1,20}@[a-z]{1,20}\.org)\b)", 1);
+  mail.shape = Shape::email;
+  Rule card = rule("t.card", R"(\b(4[0-9]{15})\b)", 1);
+  card.validator = Validator::luhn;  // no keywords, luhn: the card shape without saying so
+  c.rules = {mail, card};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  for (std::size_t pad = 0; pad < 140; ++pad) {
+    const std::string text = std::string(pad, 'q') + " me@mail.org 4539578763621486";
+    INFO("pad " << pad);
+    const auto f = e->scan(text, *s);
+    REQUIRE(f.size() == 2);
+    CHECK(text.substr(f[0].start, f[0].end - f[0].start) == "me@mail.org");
+    CHECK(text.substr(f[1].start, f[1].end - f[1].start) == "4539578763621486");
+  }
+  // Segments are scanned apart: a value cut by a segment boundary is not joined.
+  const std::string joined = "me@mai" "l.org";
+  const std::uint64_t starts[] = {0, 6};
+  CHECK(e->scan(joined, *s, starts).empty());
+  CHECK(e->scan("nothing here at all", *s).empty());
+}

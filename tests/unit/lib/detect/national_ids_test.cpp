@@ -135,3 +135,18 @@ TEST_CASE("calendar_date_valid takes real dates in the usual orders") {
   CHECK_FALSE(calendar_date_valid("12.03.1850"));
   CHECK_FALSE(calendar_date_valid("12.03.85"));
 }
+
+TEST_CASE("e164_valid takes international numbers and refuses counters and fillers") {
+  CHECK(e164_valid("+44 20 7946 0958"));
+  CHECK(e164_valid("+1 (415) 555-2671"));
+  CHECK(e164_valid("+49-30-901820"));
+  CHECK(e164_valid("+819047256183"));
+  CHECK_FALSE(e164_valid("44 20 7946 0958"));      // no '+'
+  CHECK_FALSE(e164_valid("+0 123 456 789"));       // no country code starts with 0
+  CHECK_FALSE(e164_valid("+1234567"));             // 7 digits: too short
+  CHECK_FALSE(e164_valid("+1234567890123456"));    // 16 digits: too long
+  CHECK_FALSE(e164_valid("+12345678"));            // a run
+  CHECK_FALSE(e164_valid("+98765432"));            // a run down
+  CHECK_FALSE(e164_valid("+1111111111"));          // one digit
+  CHECK_FALSE(e164_valid("+44 20 7946 0958 ext"));  // a letter
+}

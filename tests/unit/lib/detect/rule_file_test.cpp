@@ -90,3 +90,21 @@ TEST_CASE("only personal-class rules and card or IBAN rules may go without keywo
   auto personal = parse_rule_file("[[rule]]\nid = \"a.b\"\nclass = \"personal\"\n" + shape, "u.toml");
   CHECK(personal.ok());
 }
+
+TEST_CASE("a rule may name a shape instead of keywords, not both, and only a known one") {
+  const std::string body = "regex = \"[a-z]{2,8}@[a-z]{2,8}\\\\.org\"\nexamples = [\"me@mail.org\"]\n";
+  auto shaped = parse_rule_file("[[rule]]\nid = \"a.b\"\nshape = \"email\"\n" + body, "u.toml");
+  REQUIRE(shaped.ok());
+  CHECK(shaped->rules.at(0).shape == Shape::email);
+  CHECK(shaped->rules.at(0).data_class == DataClass::secret);  // a shape needs no class
+
+  auto both = parse_rule_file("[[rule]]\nid = \"a.b\"\nshape = \"email\"\nkeywords = [\"mail\"]\n" + body, "u.toml");
+  REQUIRE_FALSE(both.ok());
+  CHECK(both.error().message.find("has keywords and a shape") != std::string::npos);
+
+  auto unknown = parse_rule_file("[[rule]]\nid = \"a.b\"\nshape = \"mail\"\n" + body, "u.toml");
+  REQUIRE_FALSE(unknown.ok());
+  CHECK(unknown.error().message == "u.toml:3: rule a.b: shape must be card_number, iban, email or phone");
+  for (const auto s : {Shape::card_number, Shape::iban, Shape::email, Shape::phone})
+    CHECK(shape_from(shape_name(s)) == s);
+}
