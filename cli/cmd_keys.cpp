@@ -25,6 +25,8 @@ struct CreateOptions {
   bool store_conversations = false;
   std::string conversation_ttl;
   std::string unscanned_payloads;
+  bool redact_personal = false;
+  bool keep_personal = false;
 };
 
 struct IdOptions {
@@ -41,6 +43,8 @@ Result<service::KeySpec> spec_from(const CreateOptions& o) {
   if (!o.redact.empty()) spec.redaction = o.redact;
   if (!o.unscanned_payloads.empty()) spec.unscanned_payloads = o.unscanned_payloads;
   if (o.store_conversations) spec.store_conversations = true;
+  if (o.redact_personal) spec.redact_personal = true;
+  if (o.keep_personal) spec.redact_personal = false;
   if (!o.conversation_ttl.empty()) {
     spec.conversation_ttl = parse_duration(o.conversation_ttl);
     if (!spec.conversation_ttl)
@@ -206,6 +210,15 @@ void register_keys(CLI::App& root, Invocation& inv) {
                      "instead of the server's --unscanned-payloads")
       ->type_name("POLICY")
       ->check(CLI::IsMember({"forward", "refuse"}));
+  auto* redact_personal = create->add_flag(
+      "--redact-personal", create_opts->redact_personal,
+      "Also redact contact data in this key's requests (phone numbers, e-mail and IP addresses, dates "
+      "of birth), whatever the server's --redact-personal");
+  auto* keep_personal = create->add_flag(
+      "--keep-personal", create_opts->keep_personal,
+      "Let this key's contact data through even if the server redacts it (secrets, cards, IBANs and "
+      "national numbers are redacted whatever this says)");
+  redact_personal->excludes(keep_personal);
   create->add_flag("--store-conversations", create_opts->store_conversations,
                    "Keep this key's conversations (redacted, encrypted) even if the server does not");
   create->add_option("--conversation-ttl", create_opts->conversation_ttl,

@@ -60,27 +60,33 @@ int run_serve(Context& ctx, const ServeOptions& o) {
     config.conversation_sweep_s = std::max(1, std::atoi(sweep));
   DetectionOptions detection_options = o.detection;
   detection_options.inline_allow = false;  // the proxy ignores "x420:allow" in request content, on reload too
-  // Secrets, cards, IBANs and national ids; identifiers and contact data (phone, IP,
-  // date of birth) are left as they are unless --redact-personal (issue 12).
-  detection_options.scope = o.redact_personal ? DetectionOptions::Scope::redacted_by_default_and_personal
-                                              : DetectionOptions::Scope::redacted_by_default;
-  config.reload_engine = [detection_options]() -> Result<std::shared_ptr<const detect::Engine>> {
-    auto rebuilt = build_detection(detection_options);
-    if (!rebuilt) return rebuilt.error();
-    return std::shared_ptr<const detect::Engine>(std::move(rebuilt->engine));
+  // Secrets, cards, IBANs and national ids; identifiers and contact data (phone, e-mail, IP,
+  // date of birth) are left as they are unless --redact-personal or the key says so (issue 12):
+  // one engine of each scope.
+  config.redact_personal = o.redact_personal;
+  const auto build_engines = [detection_options]() -> Result<proxy::Engines> {
+    DetectionOptions base = detection_options, personal = detection_options;
+    base.scope = DetectionOptions::Scope::redacted_by_default;
+    personal.scope = DetectionOptions::Scope::redacted_by_default_and_personal;
+    auto built_base = build_detection(base);
+    if (!built_base) return built_base.error();
+    auto built_personal = build_detection(personal);
+    if (!built_personal) return built_personal.error();
+    return proxy::Engines{std::shared_ptr<const detect::Engine>(std::move(built_base->engine)),
+                          std::shared_ptr<const detect::Engine>(std::move(built_personal->engine))};
   };
+  config.reload_engines = build_engines;
   if (o.redact == "mask") config.redaction = proxy::RedactionPolicy::mask;
   else if (o.redact == "block") config.redaction = proxy::RedactionPolicy::block;
   else if (o.redact == "off") config.redaction = proxy::RedactionPolicy::off;
   if (o.unscanned_payloads == "refuse") config.unscanned = proxy::UnscannedPolicy::refuse;
-  auto detection = build_detection(detection_options);
-  if (!detection) return ctx.fail(detection.error());
+  auto engines = build_engines();
+  if (!engines) return ctx.fail(engines.error());
   // Logs go to stderr: stdout carries only the "listening" line scripts wait for.
   spdlog::set_default_logger(spdlog::stderr_color_mt("x420"));
   if (ctx.global().quiet) spdlog::set_level(spdlog::level::warn);
   auto& local = ctx.local();
-  std::shared_ptr<const detect::Engine> engine(std::move(detection->engine));
-  if (auto served = proxy::serve(config, local, std::move(engine)); !served) return ctx.fail(served.error());
+  if (auto served = proxy::serve(config, local, std::move(*engines)); !served) return ctx.fail(served.error());
   return 0;
 }
 
@@ -113,8 +119,9 @@ void register_serve(CLI::App& root, Invocation& inv) {
       ->type_name("DURATION")
       ->capture_default_str();
   serve->add_flag("--redact-personal", o->redact_personal,
-                  "Also redact the personal data passed by default: phone numbers, IP addresses and "
-                  "dates of birth (secrets, cards, IBANs and national numbers always are)");
+                  "Also redact the personal data passed by default: phone numbers, e-mail and IP "
+                  "addresses and dates of birth (secrets, cards, IBANs and national numbers always "
+                  "are); a key's --redact-personal or --keep-personal wins");
   add_detection_options(*serve, o->detection);
   serve->footer(
       "Point a client at it:\n"

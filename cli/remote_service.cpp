@@ -133,6 +133,7 @@ Result<IssuedKey> RemoteService::create_key(const std::string& tenant, const ser
   if (spec.store_conversations) body["store_conversations"] = *spec.store_conversations;
   if (spec.conversation_ttl) body["conversation_ttl_seconds"] = *spec.conversation_ttl;
   if (spec.unscanned_payloads) body["unscanned_payloads"] = *spec.unscanned_payloads;
+  if (spec.redact_personal) body["redact_personal"] = *spec.redact_personal;
   if (spec.cap_usd_micros) body["cap_usd"] = format_usd_micros(*spec.cap_usd_micros);
   if (spec.rpm) body["rpm"] = *spec.rpm;
   if (spec.tpm) body["tpm"] = *spec.tpm;

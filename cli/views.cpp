@@ -15,6 +15,7 @@ std::string limits_of(const service::KeyInfo& k) {
   if (k.no_log) add("no-log");
   if (k.redaction) add("redact=" + *k.redaction);
   if (k.unscanned_payloads) add("unscanned=" + *k.unscanned_payloads);
+  if (k.redact_personal) add(*k.redact_personal ? "personal=redact" : "personal=keep");
   if (k.store_conversations.value_or(false)) add("store");
   if (k.conversation_ttl) add("ttl=" + std::to_string(*k.conversation_ttl) + "s");
   return out.empty() ? "-" : out;

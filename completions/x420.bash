@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --redact-personal  --key  --since  --limit  --output  -o  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --redact-personal  --keep-personal  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -51,7 +51,7 @@ _x420() {
     "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --unscanned-payloads --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --unscanned-payloads --redact-personal --keep-personal --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys show") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys rotate") COMPREPLY=($(compgen -W "--grace --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

@@ -106,7 +106,8 @@ Result<Answer> issued_answer(Result<service::IssuedKey> issued, http::status sta
 
 Result<Answer> create_key(Call& c) {
   BodyFields f(c.body, {"name", "cap_usd", "rpm", "tpm", "expires_in_seconds", "no_log", "redaction",
-                        "store_conversations", "conversation_ttl_seconds", "unscanned_payloads"});
+                        "store_conversations", "conversation_ttl_seconds", "unscanned_payloads",
+                        "redact_personal"});
   service::KeySpec spec;
   spec.name = f.text("name", true).value_or("");
   spec.cap_usd_micros = f.usd_micros("cap_usd");
@@ -118,6 +119,7 @@ Result<Answer> create_key(Call& c) {
   if (f.find("store_conversations")) spec.store_conversations = f.boolean("store_conversations");
   spec.conversation_ttl = f.seconds("conversation_ttl_seconds");
   spec.unscanned_payloads = f.text("unscanned_payloads", false);
+  if (f.find("redact_personal")) spec.redact_personal = f.boolean("redact_personal");
   if (auto s = f.status(); !s) return s.error();
   return issued_answer(c.service.create_key(c.params[0], spec), http::status::created);
 }

@@ -89,10 +89,11 @@ std::string_view query_of(const Request& req) {
 
 // The query string and the forwarded headers, scanned as the body was: redacted into a.query
 // and a.headers, or (block) a refusal naming where, never what.
-std::optional<Refusal> redact_edges_into(Proxy& p, const Request& req, const detect::Pseudonymizer* pseudonymizer,
-                                         Admission& a, Outcome& outcome) {
+std::optional<Refusal> redact_edges_into(Proxy& p, const Request& req, const service::KeyInfo& key,
+                                         const detect::Pseudonymizer* pseudonymizer, Admission& a, Outcome& outcome) {
   const bool block = a.policy == RedactionPolicy::block;
-  auto edges = redact_edges(req, query_of(req), *p.engine, *p.scratch, block,
+  const auto detector = p.detector_for(key);
+  auto edges = redact_edges(req, query_of(req), detector.engine, detector.scratch, block,
                             pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask, pseudonymizer,
                             a.placeholders.get());
   if (!edges) return refuse(400, edges.error().message);
@@ -161,7 +162,8 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
   }
   Result<detect::BodyRedaction> redacted = make_error(ErrorKind::internal, "");
   try {
-    redacted = detect::redact_body(original, endpoint.shape, *p.engine, *p.scratch,
+    const auto detector = p.detector_for(key);
+    redacted = detect::redact_body(original, endpoint.shape, detector.engine, detector.scratch,
                                    pseudonymizer ? detect::RedactMode::pseudonymize : detect::RedactMode::mask,
                                    pseudonymizer, a.placeholders.get(), {}, top);
   } catch (const std::exception&) {
@@ -183,7 +185,7 @@ std::optional<Refusal> redact(Proxy& p, const Request& req, const Endpoint& endp
   }
   for (const auto& f : redacted->findings) outcome.redacted_rules.push_back(f.first);
   if (auto refused = unscanned_refusal(p, key, redacted->unscanned)) return refused;
-  if (auto refused = redact_edges_into(p, req, pseudonymizer, a, outcome)) return refused;
+  if (auto refused = redact_edges_into(p, req, key, pseudonymizer, a, outcome)) return refused;
   const auto moved = [&](std::optional<ValueSpan> span) -> std::optional<ValueSpan> {
     if (!span) return span;
     return ValueSpan{redacted->moved(span->begin), redacted->moved(span->end)};

@@ -11,15 +11,18 @@ namespace {
 constexpr std::string_view kServerName = "x420";
 }  // namespace
 
-Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e)
+Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e,
+             std::shared_ptr<const detect::Engine> personal)
     : config(c),
       store(*open.store),
       keyring(*open.keyring),
       engine(std::move(e)),
+      personal_engine(personal ? std::move(personal) : engine),
       service(*open.store, *open.keyring, clock, service::Actor::operator_actor()),
       keys(service, clock),
       upstream_rows(*open.store, clock),
       scratch(engine->make_scratch()),
+      personal_scratch(personal_engine->make_scratch()),
       upstreams(upstream_tls, clock, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
   configure_tls_client(upstream_tls);
 }
@@ -103,6 +106,18 @@ RedactionPolicy Proxy::redaction_for(const service::KeyInfo& key) const {
   if (*key.redaction == "block") return RedactionPolicy::block;
   if (*key.redaction == "off") return RedactionPolicy::off;
   return RedactionPolicy::pseudonymize;
+}
+
+Proxy::Detector Proxy::detector_for(const service::KeyInfo& key) {
+  if (key.redact_personal.value_or(config.redact_personal)) return {*personal_engine, *personal_scratch};
+  return {*engine, *scratch};
+}
+
+void Proxy::set_engines(std::shared_ptr<const detect::Engine> base, std::shared_ptr<const detect::Engine> personal) {
+  engine = std::move(base);
+  personal_engine = personal ? std::move(personal) : engine;
+  scratch = engine->make_scratch();
+  personal_scratch = personal_engine->make_scratch();
 }
 
 UnscannedPolicy Proxy::unscanned_for(const service::KeyInfo& key) const {

@@ -32,17 +32,23 @@
 namespace x420::proxy {
 
 struct Proxy {
-  Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e);
+  // `personal` null: the one engine serves every key.
+  Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<const detect::Engine> e,
+        std::shared_ptr<const detect::Engine> personal = nullptr);
 
   const ServeConfig& config;
   store::Store& store;
   service::Keyring& keyring;
-  std::shared_ptr<const detect::Engine> engine;  // swapped by SIGHUP between requests' steps
+  // Swapped by SIGHUP between requests' steps. `engine` finds what every key's requests are
+  // redacted of; `personal_engine` that and the contact data, for keys that redact it too.
+  std::shared_ptr<const detect::Engine> engine;
+  std::shared_ptr<const detect::Engine> personal_engine;
   SystemClock clock;
   service::LocalService service;
   KeyCache keys;
   UpstreamCache upstream_rows;  // routing's view of each tenant's upstreams
   detect::Engine::ScratchPtr scratch;
+  detect::Engine::ScratchPtr personal_scratch;
   ssl::context upstream_tls{ssl::context::tls_client};
   UpstreamPool upstreams;
   // What the proxy holds per key and per tenant is keyed by id, never by name (a tenant deleted
@@ -94,6 +100,14 @@ struct Proxy {
   // The key's own mode when it has one, else the server's.
   RedactionPolicy redaction_for(const service::KeyInfo& key) const;
   UnscannedPolicy unscanned_for(const service::KeyInfo& key) const;
+  // The engine a key's requests are scanned with: the personal one when the key, or else the
+  // server, redacts contact data too.
+  struct Detector {
+    const detect::Engine& engine;
+    detect::Engine::Scratch& scratch;
+  };
+  Detector detector_for(const service::KeyInfo& key);
+  void set_engines(std::shared_ptr<const detect::Engine> base, std::shared_ptr<const detect::Engine> personal);
   // `text` with every secret the engine finds masked, and the upstream's own key should a
   // provider repeat it: for what is kept or shown that was not redacted on the way out (an
   // upstream's error reply, a stored reply).

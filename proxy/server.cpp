@@ -366,10 +366,9 @@ Result<std::unique_ptr<ssl::context>> server_tls(const ServeConfig& config) {
 
 }  // namespace
 
-Status serve(const ServeConfig& config, service::OpenStore& open,
-             std::shared_ptr<const detect::Engine> engine) {
+Status serve(const ServeConfig& config, service::OpenStore& open, Engines engines) {
   asio::io_context io{1};
-  Proxy proxy(config, open, std::move(engine));
+  Proxy proxy(config, open, std::move(engines.base), std::move(engines.personal));
   proxy.usage = std::make_unique<UsageWriter>(store::open_sqlite_store(config.db_path, {}), *open.keyring,
                                               std::chrono::seconds(config.conversation_sweep_s));
   auto tls = server_tls(config);
@@ -421,14 +420,13 @@ Status serve(const ServeConfig& config, service::OpenStore& open,
     reload_signals.async_wait([&](const beast::error_code& error, int) {
       if (error) return;
       proxy.refresh_keyring();
-      if (config.reload_engine) {
-        auto fresh = config.reload_engine();
+      if (config.reload_engines) {
+        auto fresh = config.reload_engines();
         if (!fresh) {
           spdlog::error("reload failed, keeping the current rules: {}", fresh.error().message);
         } else {
-          proxy.engine = std::move(fresh.value());
-          proxy.scratch = proxy.engine->make_scratch();
-          spdlog::info("reloaded: {} rules", proxy.engine->rule_count());
+          proxy.set_engines(std::move(fresh->base), std::move(fresh->personal));
+          spdlog::info("reloaded: {} rules", proxy.personal_engine->rule_count());
         }
       }
       wait_reload();

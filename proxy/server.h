@@ -21,10 +21,21 @@ enum class RedactionPolicy { pseudonymize, mask, block, off };
 // unknown media types): forwarded unscanned (counted), or the request refused with 400.
 enum class UnscannedPolicy { forward, refuse };
 
+// The proxy's engines: the rules it redacts by default (secrets, cards, IBANs, national
+// numbers), and the same with the contact data (phone numbers, e-mail and IP addresses, dates of
+// birth) for the keys, or the server, that redact personal data too. Two engines, not one whose
+// findings are filtered: a contact-data finding could win an overlap against a secret and then
+// be dropped, and the secret with it.
+struct Engines {
+  std::shared_ptr<const detect::Engine> base;
+  std::shared_ptr<const detect::Engine> personal;
+};
+
 struct ServeConfig {
   ListenAddress listen;
   RedactionPolicy redaction = RedactionPolicy::pseudonymize;
   UnscannedPolicy unscanned = UnscannedPolicy::forward;  // a key's own setting wins
+  bool redact_personal = false;                          // contact data too; a key's own setting wins
   std::size_t max_body_bytes = 10 * 1024 * 1024;
   int upstream_connect_timeout_s = 10;
   int upstream_first_byte_timeout_s = 300;
@@ -57,13 +68,12 @@ struct ServeConfig {
   service::MasterKeySource master_key;
   // How often the store's KEK id is checked for a rotation (0: only on SIGHUP and on a failure).
   int kek_watch_s = 1;
-  // SIGHUP rebuilds the engine with this (rules and allowlist files read again).
-  std::function<Result<std::shared_ptr<const detect::Engine>>()> reload_engine;
+  // SIGHUP rebuilds the engines with this (rules and allowlist files read again).
+  std::function<Result<Engines>()> reload_engines;
 };
 
 // Runs until SIGTERM or SIGINT, then stops accepting, lets in-flight requests finish (their
 // usage settled) and returns.
-Status serve(const ServeConfig& config, service::OpenStore& store,
-             std::shared_ptr<const detect::Engine> engine);
+Status serve(const ServeConfig& config, service::OpenStore& store, Engines engines);
 
 }  // namespace x420::proxy

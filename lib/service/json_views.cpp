@@ -147,6 +147,7 @@ ojson key_json(const KeyInfo& k) {
       {"store_conversations", k.store_conversations ? ojson(*k.store_conversations) : ojson(nullptr)},
       {"conversation_ttl_seconds", value_or_null(k.conversation_ttl)},
       {"unscanned_payloads", k.unscanned_payloads ? ojson(*k.unscanned_payloads) : ojson(nullptr)},
+      {"redact_personal", k.redact_personal ? ojson(*k.redact_personal) : ojson(nullptr)},
   };
 }
 
@@ -219,6 +220,7 @@ Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
   k.store_conversations = f.optional_boolean("store_conversations");
   k.conversation_ttl = f.optional_integer("conversation_ttl_seconds");
   k.unscanned_payloads = f.optional_text("unscanned_payloads");
+  k.redact_personal = f.optional_boolean("redact_personal");
   if (auto e = f.error()) return *e;
   return k;
 }

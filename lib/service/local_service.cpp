@@ -95,6 +95,7 @@ KeyInfo LocalService::info_of(const store::KeyRow& row, const std::string& tenan
   k.store_conversations = row.store_conversations;
   k.conversation_ttl = row.conversation_ttl_s;
   k.unscanned_payloads = row.unscanned_payloads;
+  k.redact_personal = row.redact_personal;
   return k;
 }
 
@@ -141,6 +142,7 @@ Result<IssuedKey> LocalService::create_key(const std::string& tenant, const KeyS
   row.store_conversations = spec.store_conversations;
   row.conversation_ttl_s = spec.conversation_ttl;
   row.unscanned_payloads = spec.unscanned_payloads;
+  row.redact_personal = spec.redact_personal;
   store_.write_transaction([&] { store_.insert_key(row); });
   return IssuedKey{info_of(row, t->name), std::move(minted.plaintext)};
 }

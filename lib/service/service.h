@@ -30,6 +30,8 @@ struct KeySpec {
   std::optional<UnixSeconds> conversation_ttl;  // 0: kept until deleted
   // Encoded payloads the proxy cannot scan (images, PDF, unknown media): "forward" or "refuse".
   std::optional<std::string> unscanned_payloads;
+  // Contact data (phone numbers, e-mail and IP addresses, dates of birth) redacted too.
+  std::optional<bool> redact_personal;
 };
 
 // The redaction modes a server or a key may use (DESIGN.md, "Redaction modes").
@@ -58,6 +60,7 @@ struct KeyInfo {
   std::optional<bool> store_conversations;
   std::optional<UnixSeconds> conversation_ttl;
   std::optional<std::string> unscanned_payloads;
+  std::optional<bool> redact_personal;
 };
 
 // A key's plaintext, returned exactly once (create and rotate).

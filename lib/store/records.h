@@ -44,6 +44,7 @@ struct KeyRow {
   std::optional<bool> store_conversations;
   std::optional<std::int64_t> conversation_ttl_s;  // 0: kept until deleted
   std::optional<std::string> unscanned_payloads;  // "forward" or "refuse"
+  std::optional<bool> redact_personal;             // contact data redacted too; unset: the server's
 };
 
 enum class TokenRole { operator_role, tenant_admin };

@@ -125,7 +125,13 @@ ALTER TABLE api_keys ADD COLUMN unscanned_payloads TEXT
   CHECK (unscanned_payloads IN ('forward', 'refuse'));
 )sql";
 
-constexpr std::array<std::string_view, 3> kMigrations = {kV1, kV2, kV3};
+// v4: whether the proxy redacts a key's contact data too (phone numbers, e-mail and IP
+// addresses, dates of birth; issue 12). NULL: the server's --redact-personal.
+constexpr std::string_view kV4 = R"sql(
+ALTER TABLE api_keys ADD COLUMN redact_personal INTEGER CHECK (redact_personal IN (0, 1));
+)sql";
+
+constexpr std::array<std::string_view, 4> kMigrations = {kV1, kV2, kV3, kV4};
 
 }  // namespace
 

@@ -29,14 +29,14 @@ std::string role_text(TokenRole role) {
 constexpr const char* kKeyColumns =
     "id, tenant_id, name, hash, previous_hash, previous_valid_until, created_at, last_used_at, "
     "expires_at, rotated_at, revoked_at, cap_usd_micros, rpm, tpm, no_log, redaction, "
-    "store_conversations, conversation_ttl_s, unscanned_payloads";
+    "store_conversations, conversation_ttl_s, unscanned_payloads, redact_personal";
 
-// The key's columns, its tenant's name (column 15), then the v2 and v3 settings.
+// The key's columns, its tenant's name (column 15), then the v2, v3 and v4 settings.
 constexpr const char* kSelectKeys =
     "SELECT k.id, k.tenant_id, k.name, k.hash, k.previous_hash, k.previous_valid_until, "
     "k.created_at, k.last_used_at, k.expires_at, k.rotated_at, k.revoked_at, k.cap_usd_micros, "
     "k.rpm, k.tpm, k.no_log, t.name, k.redaction, k.store_conversations, k.conversation_ttl_s, "
-    "k.unscanned_payloads "
+    "k.unscanned_payloads, k.redact_personal "
     "FROM api_keys k JOIN tenants t ON t.id = k.tenant_id ";
 
 KeyRow key_from(SQLite::Statement& st) {
@@ -61,6 +61,7 @@ KeyRow key_from(SQLite::Statement& st) {
   if (!st.getColumn(17).isNull()) r.store_conversations = st.getColumn(17).getInt() != 0;
   r.conversation_ttl_s = opt_int(st.getColumn(18));
   if (!st.getColumn(19).isNull()) r.unscanned_payloads = st.getColumn(19).getString();
+  if (!st.getColumn(20).isNull()) r.redact_personal = st.getColumn(20).getInt() != 0;
   return r;
 }
 
@@ -158,7 +159,7 @@ class SqliteStore final : public Store {
 
   void insert_key(const KeyRow& r) override {
     SQLite::Statement st(db_, std::string("INSERT INTO api_keys(") + kKeyColumns +
-                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
+                                  ") VALUES(?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?)");
     st.bind(1, r.id);
     st.bind(2, r.tenant_id);
     bind_key_fields(st, r, 3);
@@ -194,9 +195,9 @@ class SqliteStore final : public Store {
                          "previous_valid_until = ?, created_at = ?, last_used_at = ?, "
                          "expires_at = ?, rotated_at = ?, revoked_at = ?, cap_usd_micros = ?, "
                          "rpm = ?, tpm = ?, no_log = ?, redaction = ?, store_conversations = ?, "
-                         "conversation_ttl_s = ?, unscanned_payloads = ? WHERE id = ?");
+                         "conversation_ttl_s = ?, unscanned_payloads = ?, redact_personal = ? WHERE id = ?");
     bind_key_fields(st, r, 1);
-    st.bind(18, r.id);
+    st.bind(19, r.id);
     if (st.exec() != 1) throw Fatal(ErrorKind::internal, "key " + r.id + " vanished during update");
   }
 
@@ -462,7 +463,7 @@ class SqliteStore final : public Store {
     return r;
   }
 
-  // Binds name..unscanned_payloads (17 values) starting at `first`.
+  // Binds name..redact_personal (18 values) starting at `first`.
   static void bind_key_fields(SQLite::Statement& st, const KeyRow& r, int first) {
     int i = first;
     st.bind(i++, r.name);
@@ -483,6 +484,8 @@ class SqliteStore final : public Store {
     else st.bind(i++);
     bind_opt(st, i++, r.conversation_ttl_s);
     bind_opt(st, i++, r.unscanned_payloads);
+    if (r.redact_personal) st.bind(i++, *r.redact_personal ? 1 : 0);
+    else st.bind(i++);
   }
 
   // A statement of the hot paths, prepared on first use and kept; reset before it is used.

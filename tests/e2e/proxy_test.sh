@@ -61,12 +61,39 @@ start_listener "$WORK/serve2.out" "$WORK/serve2.log" "$X420_BIN" serve --listen 
   { finish; exit 1; }
 OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEY" "http://127.0.0.1:$PORT/v1/chat/completions" \
   -d "$(printf '{"model":"gpt-4o","messages":[{"role":"user","content":"%s"}]}' "$PERSONAL")")
-kill "$LAST_PID" 2>/dev/null
 expect_eq "$(jq -r '.choices[0].message.content' <<<"$OUT")" "$PERSONAL" "--redact-personal: reply restored"
 expect_contains "$(cat "$WORK/headers")" "x420-redactions: 5" "--redact-personal: the phone and the IP address too"
 SENT=$(tail -1 "$WORK/upstream.jsonl")
 expect_not_contains "$SENT" "030 2847 5913" "--redact-personal: no phone number upstream"
 expect_not_contains "$SENT" "81.2.69.142" "--redact-personal: no IP address upstream"
+# A key decides for itself: --keep-personal on that server lets contact data through (never
+# the SSN, the card or the key) ...
+expect_exit 0 "key that keeps personal data" x420 keys create --name keep --keep-personal -q
+KEEP_KEY=$OUT
+OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEEP_KEY" "http://127.0.0.1:$PORT/v1/chat/completions" \
+  -d "$(printf '{"model":"gpt-4o","messages":[{"role":"user","content":"%s"}]}' "$PERSONAL")")
+kill "$LAST_PID" 2>/dev/null
+expect_contains "$(cat "$WORK/headers")" "x420-redactions: 3" "--keep-personal key: only the SSN, the card and the key"
+SENT=$(tail -1 "$WORK/upstream.jsonl")
+expect_contains "$SENT" "030 2847 5913" "--keep-personal key: its phone number passes"
+expect_not_contains "$SENT" "4787789328792170" "--keep-personal key: never a card number"
+# ... and --redact-personal on the default server redacts e-mail addresses and international
+# phone numbers, which the server's other keys send as they are.
+CONTACT="mail jane.doe@acme-corp.com or +44 20 7946 0958, ssn 536-22-8746 card 4787789328792170 key $AWS"
+contact_body=$(printf '{"model":"gpt-4o","messages":[{"role":"user","content":"%s"}]}' "$CONTACT")
+OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$contact_body")
+expect_contains "$(cat "$WORK/headers")" "x420-redactions: 3" "default key: e-mail and phone pass"
+SENT=$(tail -1 "$WORK/upstream.jsonl")
+expect_contains "$SENT" "jane.doe@acme-corp.com" "default key: the e-mail address passes"
+expect_exit 0 "key that redacts personal data" x420 keys create --name careful --redact-personal -q
+CAREFUL_KEY=$OUT
+expect_contains "$("$X420_BIN" keys list)" "personal=redact" "keys list shows the key's setting"
+OUT=$(post -D "$WORK/headers" -H "Authorization: Bearer $CAREFUL_KEY" "$URL/v1/chat/completions" -d "$contact_body")
+expect_eq "$(jq -r '.choices[0].message.content' <<<"$OUT")" "$CONTACT" "--redact-personal key: reply restored"
+expect_contains "$(cat "$WORK/headers")" "x420-redactions: 5" "--redact-personal key: the e-mail address and the phone too"
+SENT=$(tail -1 "$WORK/upstream.jsonl")
+expect_not_contains "$SENT" "jane.doe@acme-corp.com" "--redact-personal key: no e-mail address upstream"
+expect_not_contains "$SENT" "7946 0958" "--redact-personal key: no phone number upstream"
 
 # Streaming chat: placeholders split across 7-character deltas come back whole.
 OUT=$(post -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body gpt-4o true)")
@@ -142,7 +169,7 @@ expect_eq "$(wc -l <"$WORK/upstream.jsonl")" "$((UPSTREAM_REQUESTS + 1))" "refus
 ROWS=$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND input_tokens > 0 AND output_tokens > 0")
 [[ $ROWS -ge 4 ]] && pass || fail "usage rows with token counts for the successful requests (got $ROWS)"
 expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions NOT IN (3, 5)")" "0" "every forwarded request records its 3 redactions"
-expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions = 5")" "1" "and the --redact-personal one its 5"
+expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 200 AND redactions = 5")" "2" "and the two that redact personal data their 5"
 
 kill -TERM "$SERVE_PID"
 wait "$SERVE_PID" 2>/dev/null

@@ -97,6 +97,10 @@ TEST_CASE("admin API: the key lifecycle answers with the CLI's JSON, the plainte
   REQUIRE(created.status == 201);
   CHECK(created.body["unscanned_payloads"] == "refuse");
   CHECK(a.post("/x420/v1/tenants/default/keys", op, {{"name", "x"}, {"unscanned_payloads", "maybe"}}).status == 400);
+  CHECK(a.post("/x420/v1/tenants/default/keys", op, {{"name", "x"}, {"redact_personal", "yes"}}).status == 400);
+  const auto careful = a.post("/x420/v1/tenants/default/keys", op, {{"name", "careful"}, {"redact_personal", true}});
+  CHECK(careful.status == 201);
+  CHECK(careful.body["redact_personal"] == true);
   const auto key = created.body["key"].get<std::string>();
   const auto id = created.body["id"].get<std::string>();
   CHECK(key.starts_with("x420_" + id + "_"));

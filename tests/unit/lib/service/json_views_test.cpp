@@ -22,10 +22,12 @@ TEST_CASE("the JSON views read back what they write") {
   k.no_log = true;
   k.redaction = "block";
   k.unscanned_payloads = "refuse";
+  k.redact_personal = false;
   auto back = service::key_from_json(Json::parse(service::key_json(k).dump()));
   REQUIRE(back.ok());
   CHECK(service::key_json(*back) == service::key_json(k));
   CHECK(back->unscanned_payloads == "refuse");
+  CHECK(back->redact_personal == false);
 
   service::UsageInfo u;
   u.id = "gen-x";

@@ -131,6 +131,7 @@ TEST_CASE("key rows round-trip every field") {
   k.store_conversations = false;
   k.conversation_ttl_s = 0;
   k.unscanned_payloads = "refuse";
+  k.redact_personal = true;
   s->insert_key(k);
   auto got = s->key_by_id("AAAAAAAAAAAA");
   REQUIRE(got.has_value());
@@ -148,15 +149,18 @@ TEST_CASE("key rows round-trip every field") {
   CHECK(got->conversation_ttl_s == 0);
   CHECK(got->unscanned_payloads == "refuse");
   CHECK(s->list_keys("t1").front().unscanned_payloads == "refuse");
+  CHECK(got->redact_personal == true);
 
   got->revoked_at = 6000;
   got->previous_hash.reset();
   got->unscanned_payloads = "forward";
+  got->redact_personal = false;
   s->update_key(*got);
   auto again = s->key_by_id("AAAAAAAAAAAA");
   CHECK(again->revoked_at == 6000);
   CHECK_FALSE(again->previous_hash.has_value());
   CHECK(again->unscanned_payloads == "forward");
+  CHECK(again->redact_personal == false);
   CHECK_FALSE(s->key_by_id("BBBBBBBBBBBB").has_value());
 }
 
@@ -181,6 +185,7 @@ TEST_CASE("a v2 store is migrated with its keys kept, their unscanned-payload po
   CHECK(got->name == "old");
   CHECK(got->redaction == "mask");
   CHECK_FALSE(got->unscanned_payloads.has_value());  // the server's setting
+  CHECK_FALSE(got->redact_personal.has_value());     // v4: the server's setting too
   SQLite::Database db(path);
   CHECK(db.execAndGet("PRAGMA user_version").getInt() == current_schema_version());
 }
