@@ -378,12 +378,12 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         if (starts.empty() || starts.back() != index) starts.push_back(index);
       }
     }
-    // Every rule has a dedicated scanner: a pattern that never matches keeps the database from
-    // being empty. (The inline-allow marker cannot ride in this pass instead: vectorscan 5.4.9
-    // misses a caseless literal of a two-literal database at some offsets of a buffer shorter
-    // than about 130 bytes, such as "AZDO" 64 bytes into a 75-byte buffer.)
-    if (patterns.empty()) {
-      patterns.push_back("\\x00\\xff\\x00\\xff\\x00\\xff\\x00\\xff");
+    // A pattern that never matches keeps the database from being empty (every rule has a
+    // dedicated scanner) and from holding exactly two patterns: vectorscan 5.4.9 (Debian 12)
+    // misses a literal of a two-pattern database at some offsets of a buffer under about 130
+    // bytes, such as "AZDO" 64 bytes into a 75-byte one (engine_test holds it to this).
+    if (patterns.empty() || patterns.size() == 2) {
+      patterns.push_back("\\xff\\x00\\xfe\\x01\\xfd\\x02\\xfc\\x03");
       pattern_flags.push_back(0);
       impl->patterns.push_back({});
     }

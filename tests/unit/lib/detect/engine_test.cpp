@@ -246,3 +246,32 @@ TEST_CASE("a shaped rule is tried around its shape's places, also in segments an
   CHECK(e->scan(joined, *s, starts).empty());
   CHECK(e->scan("nothing here at all", *s).empty());
 }
+
+TEST_CASE("keywords are found at every offset whatever how many the prefilter holds") {
+  // vectorscan 5.4.9 (Debian 12) misses literals of a two-literal database at some offsets of
+  // buffers under about 130 bytes ("azdo" 64 bytes into a 75-byte buffer); the engine works
+  // around it, and this holds it to that for one to five keyword rules, with and without a
+  // rule prefiltered by its regex beside them.
+  const std::vector<std::string> words = {"azdo", "qxvk", "jzpw", "wmfh", "ykrb"};
+  for (std::size_t count = 1; count <= words.size(); ++count) {
+    for (const bool with_regex : {false, true}) {
+      EngineConfig c;
+      for (std::size_t i = 0; i < count; ++i) {
+        Rule r = rule("t.k" + std::to_string(i), "\\b" + words[i] + "_[0-9]{6}\\b");
+        r.keywords = {words[i]};
+        c.rules.push_back(r);
+      }
+      if (with_regex) c.rules.push_back(rule("t.regex", R"(\bzz9[0-9]{8}\b)"));
+      auto e = build(std::move(c));
+      auto s = e->make_scratch();
+      for (std::size_t before = 0; before < 150; ++before) {
+        for (const std::size_t after : {0, 5, 20, 60}) {
+          const std::string text = std::string(before, 'q') + " " + words[count - 1] + "_402913 " + std::string(after, 'q');
+          INFO(count << " keyword rules" << (with_regex ? " and a regex rule" : "") << ", " << before << " bytes before, "
+                     << after << " after");
+          REQUIRE(e->scan(text, *s).size() == 1);
+        }
+      }
+    }
+  }
+}
