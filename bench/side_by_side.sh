@@ -13,11 +13,11 @@
 #
 # Usage: bench/side_by_side.sh [BUILD_DIR]   (default ../build from here: x420, bench/detect_bench
 #                                             and bench/corpus_writer built there)
-#        X420_SBS_SAMPLES=2000   samples of each kind (secret, clean) written from the corpus
+#        X420_SBS_SAMPLES=1500   samples of each kind (secret, clean) written from the corpus
 #        X420_SBS_MB=20          size of the clean tree
 #        X420_SBS_RUNS=3         timed runs of each tool on the clean tree
-#        X420_SBS_TIMEOUT=300    seconds a tool may take over one input; slower is reported as such
-# secretlint takes about 80 ms a file: the defaults keep its share to a few minutes.
+#        X420_SBS_TIMEOUT=900    seconds a tool may take over one input; slower is reported as such
+# secretlint takes about 80 ms a file and 50 s for the 20 MB tree: the whole run takes about ten minutes.
 set -euo pipefail
 
 script_dir=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -25,10 +25,10 @@ build=$(cd "${1:-$script_dir/../build}" && pwd)
 x420=$build/x420
 helper=$build/bench/detect_bench
 writer=$build/bench/corpus_writer
-samples=${X420_SBS_SAMPLES:-2000}
+samples=${X420_SBS_SAMPLES:-1500}
 mb=${X420_SBS_MB:-20}
 runs=${X420_SBS_RUNS:-3}
-limit_s=${X420_SBS_TIMEOUT:-300}
+limit_s=${X420_SBS_TIMEOUT:-900}
 src=/usr/include
 
 for bin in "$x420" "$helper" "$writer"; do
