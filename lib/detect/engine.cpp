@@ -147,6 +147,7 @@ struct Engine::Impl {
   std::vector<CompiledRule> rules;
   std::vector<PrefilterPattern> patterns;  // by vectorscan id
   std::vector<ShapeRules> shapes;
+  std::vector<Shape> shape_kinds;  // the shapes of `shapes`, for find_shape_runs
   hs_database_t* db = nullptr;
   std::vector<PcreCode> allow_regexes;
   std::unordered_set<std::string> allow_values;
@@ -351,7 +352,10 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         impl->rules[i].shape = shape;
         auto it = std::find_if(impl->shapes.begin(), impl->shapes.end(),
                                [&](const ShapeRules& r) { return r.shape == shape; });
-        if (it == impl->shapes.end()) it = impl->shapes.insert(impl->shapes.end(), {shape, {}});
+        if (it == impl->shapes.end()) {
+          it = impl->shapes.insert(impl->shapes.end(), {shape, {}});
+          impl->shape_kinds.push_back(shape);
+        }
         it->rules.push_back(index);
         continue;
       }
@@ -680,9 +684,7 @@ int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long t
 void scan_shapes(Engine::Scratch& s) {
   const auto& shapes = s.impl->shapes;
   if (shapes.empty()) return;
-  std::vector<Shape> wanted;
-  for (const ShapeRules& r : shapes) wanted.push_back(r.shape);
-  find_shape_runs(s.data, wanted, [&](Shape shape, std::uint64_t begin, std::uint64_t end) {
+  find_shape_runs(s.data, s.impl->shape_kinds, [&](Shape shape, std::uint64_t begin, std::uint64_t end) {
     const auto it = std::find_if(shapes.begin(), shapes.end(), [&](const ShapeRules& r) { return r.shape == shape; });
     for (const std::uint32_t index : it->rules) {
       const std::uint64_t step = std::max<std::uint32_t>(1, s.impl->rules[index].max_width);
