@@ -45,6 +45,11 @@ RunSpec make_run_spec(Shape shape) {
   return s;
 }
 
+const RunSpec& run_spec_of(Shape shape) {
+  static const RunSpec card = make_run_spec(Shape::card_number), iban = make_run_spec(Shape::iban);
+  return shape == Shape::card_number ? card : iban;
+}
+
 // An IBAN starts with its country code and check digits: two capitals, two digits.
 bool holds_iban_start(std::string_view run) {
   for (std::size_t i = 0; i + 3 < run.size(); ++i)
@@ -123,9 +128,7 @@ MaskFunction pick_masks() {
 class ShapeSearch {
  public:
   ShapeSearch(std::string_view data, Shape shape, const ShapeRunCallback& on_run)
-      : data_(data), shape_(shape), on_run_(on_run) {
-    if (shape == Shape::card_number || shape == Shape::iban) spec_ = make_run_spec(shape);
-  }
+      : data_(data), shape_(shape), spec_(run_spec_of(shape)), on_run_(on_run) {}
 
   // Every run reaching one of the bytes of block k that `bits` marks.
   void examine(std::size_t k, std::uint64_t bits) {
@@ -214,7 +217,7 @@ class ShapeSearch {
 
   std::string_view data_;
   Shape shape_;
-  RunSpec spec_;
+  const RunSpec& spec_;  // for the card's and the IBAN's runs
   const ShapeRunCallback& on_run_;
   std::size_t done_ = 0;  // runs ending before this were reported
 };
