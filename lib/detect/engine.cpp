@@ -62,7 +62,6 @@ struct CompiledRule {
   int specificity = 0;        // higher wins an overlap
   bool generic = false;       // entropy-gated: stopwords apply
   bool by_keyword = false;    // started by its keywords' hits, not by its own regex
-  Shape shape = Shape::none;  // started by a dedicated scanner's runs (cards, IBANs)
   std::size_t known_length = 0;
 };
 
@@ -205,7 +204,7 @@ namespace {
 // One match of `r` at [ms, me) with the secret at [ss, se): apply the gates, make a finding.
 void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
               std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
-              std::vector<Finding>& out);
+              bool marker_present, std::vector<Finding>& out);
 
 int on_prefilter_match(unsigned int id, unsigned long long /*from*/, unsigned long long to,
                        unsigned int /*flags*/, void* ctx);
@@ -349,7 +348,6 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         continue;
       }
       if (const Shape shape = shape_of(c.rule); shape != Shape::none) {
-        impl->rules[i].shape = shape;
         auto it = std::find_if(impl->shapes.begin(), impl->shapes.end(),
                                [&](const ShapeRules& r) { return r.shape == shape; });
         if (it == impl->shapes.end()) {
@@ -532,7 +530,7 @@ bool contains_stopword(const std::vector<std::string>& stopwords, std::string_vi
 
 void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view data,
               std::uint64_t ms, std::uint64_t me, std::uint64_t ss, std::uint64_t se,
-              std::vector<Finding>& out) {
+              bool marker_present, std::vector<Finding>& out) {
   const CompiledRule& c = impl.rules[index];
   const Rule& r = c.rule;
   const std::string_view secret = data.substr(ss, se - ss);
@@ -553,6 +551,7 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
     pcre2_match_data_free(md);
     if (rc >= 0) return;
   }
+  if (impl.inline_allow && marker_present && line_has_inline_allow(data, ss)) return;
 
   Finding f;
   f.rule = index;
@@ -641,7 +640,7 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
     // stream scanner must have seen to report it.
     if (!c.rule.block_end.empty() && se == me && data.substr(ms, me - ms).find(c.rule.block_end) == std::string_view::npos)
       se = block_end_of(s, c.rule, ms, me);
-    consider(impl, index, data, ms, me, ss, se, s.found);
+    consider(impl, index, data, ms, me, ss, se, s.marker_present, s.found);
     offset = std::max(me, se);
   }
 }
@@ -658,7 +657,7 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
   const Segment seg = segment_at(s, to - 1);  // the hit's last byte is in it
   if (c.known_length) {  // an exact literal: the prefilter's hit is the match
     const std::uint64_t start = to - c.known_length;
-    if (start >= seg.begin) consider(*s.impl, index, s.data, start, to, start, to, s.found);
+    if (start >= seg.begin) consider(*s.impl, index, s.data, start, to, start, to, s.marker_present, s.found);
     return;
   }
   if (!keyword && seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
@@ -695,11 +694,6 @@ void scan_shapes(Engine::Scratch& s) {
       }
     }
   });
-}
-
-// Drops the findings on a line holding the inline-allow marker.
-void drop_allowed_lines(const Engine::Scratch& s, std::vector<Finding>& found) {
-  std::erase_if(found, [&](const Finding& f) { return line_has_inline_allow(s.data, f.start); });
 }
 
 // Keeps, of overlapping findings, the most specific (then longest, then first-listed) rule's.
@@ -745,7 +739,6 @@ std::vector<Finding> Engine::scan(std::string_view data, Scratch& s,
     throw Fatal(ErrorKind::internal, "vectorscan failed with code " + std::to_string(rc));
   scan_shapes(s);
   if (s.failure) throw Fatal(*s.failure);
-  if (impl_->inline_allow && s.marker_present) drop_allowed_lines(s, s.found);
   return resolve_overlaps(*impl_, std::move(s.found));
 }
 
