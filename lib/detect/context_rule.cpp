@@ -124,6 +124,13 @@ std::string context_regex(const std::vector<std::string>& vendor_words, std::str
   return out;
 }
 
+std::string context_lead_regex() {
+  std::string out = "(?i:";
+  out += kSecretWord;
+  out += kNameGap;
+  return out + ')';
+}
+
 std::vector<std::string> context_keywords(const std::vector<std::string>& vendor_words) {
   std::vector<std::string> out;
   for (const auto& word : vendor_words) {

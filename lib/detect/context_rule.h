@@ -27,6 +27,12 @@ namespace x420::detect {
 std::string context_regex(const std::vector<std::string>& vendor_words, std::string_view value,
                           const std::vector<std::string>& names = {});
 
+// What a context rule's match may hold before its first vendor word or name begins: the secret
+// word and the gap after it, when the secret word comes first ("token for adafruit"). As a
+// regex, so the engine measures its longest match and tries each keyword's hit only for the
+// matches starting that far before it.
+std::string context_lead_regex();
+
 // The literals the engine looks for before it tries the rule: each vendor word in every
 // spelling its '_' allows, lowercased.
 std::vector<std::string> context_keywords(const std::vector<std::string>& vendor_words);

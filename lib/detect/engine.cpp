@@ -12,6 +12,7 @@
 #include <unordered_set>
 
 #include "lib/crypto/keyed_hash.h"
+#include "lib/detect/context_rule.h"
 #include "lib/detect/placeholder.h"
 #include "lib/detect/prefilter_pattern.h"
 #include "lib/detect/shape_scanner.h"
@@ -62,6 +63,10 @@ struct CompiledRule {
   int specificity = 0;        // higher wins an overlap
   bool generic = false;       // entropy-gated: stopwords apply
   bool by_keyword = false;    // started by its keywords' hits, not by its own regex
+  // The most bytes a match holds before the start of the first keyword in it: a keyword's hit
+  // is tried only for matches starting that far before it. A context rule's match begins with its
+  // name, so this is short; for other rules only the width bounds it.
+  std::uint32_t keyword_lead = UINT32_MAX;
   std::size_t known_length = 0;
 };
 
@@ -71,11 +76,11 @@ std::string pcre_error(int code) {
   return reinterpret_cast<const char*>(buf);
 }
 
-Result<PcreCode> compile_pcre(const std::string& pattern, std::string_view what) {
+Result<PcreCode> compile_pcre(const std::string& pattern, std::string_view what, std::uint32_t options = 0) {
   int error = 0;
   PCRE2_SIZE offset = 0;
   pcre2_code* code = pcre2_compile(reinterpret_cast<PCRE2_SPTR>(pattern.data()), pattern.size(),
-                                   0, &error, &offset, nullptr);
+                                   options, &error, &offset, nullptr);
   if (!code)
     return make_error(ErrorKind::usage, std::string(what) + ": regex does not compile at offset " +
                                             std::to_string(offset) + ": " + pcre_error(error));
@@ -134,6 +139,7 @@ int specificity_of(const Rule& r, bool known) {
 // secret (the pattern is its value).
 struct PrefilterPattern {
   std::vector<std::uint32_t> rules;
+  std::uint32_t keyword_length = 0;  // a keyword's; 0 for a regex or a known secret
 };
 
 // The rules a dedicated scanner's runs start.
@@ -183,9 +189,12 @@ class Engine::Scratch {
   pcre2_match_context* context;
   pcre2_jit_stack* jit_stack;
 
-  // Per scan: for each rule, the window its last confirmation covered.
+  // Per scan, for each rule: the window its last regex-prefiltered confirmation covered, and
+  // where the match starts not yet searched begin (keyword and shape confirmations search all
+  // matches starting in a range, and ranges only move forward).
   struct Window {
     std::uint64_t start = 0, end = 0;
+    std::uint64_t next_start = 0;
   };
   std::vector<Window> covered;
   std::vector<Finding> found;
@@ -298,7 +307,8 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
   // Rules first, then known secrets: a finding's rule index is its place here.
   std::vector<std::string> regexes;  // each rule's own, for its width (a known secret: its value)
   for (auto& rule : config.rules) {
-    auto code = compile_pcre(rule.regex, "rule " + rule.id);
+    // A keyword's hit is tried only for matches starting at or before it (pcre2_set_offset_limit).
+    auto code = compile_pcre(rule.regex, "rule " + rule.id, PCRE2_USE_OFFSET_LIMIT);
     if (!code) return code.error();
     std::uint32_t capture_count = 0;
     pcre2_pattern_info(code->get(), PCRE2_INFO_CAPTURECOUNT, &capture_count);
@@ -332,6 +342,10 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
   }
   if (regexes.empty()) return make_error(ErrorKind::usage, "no rules to scan with");
 
+  unsigned lead_flags = 0;
+  const auto context_lead = max_width_of(context_lead_regex(), "the context rules' lead", lead_flags);
+  if (!context_lead) return context_lead.error();
+
   // The prefilter: every keyword once, caseless, starting all the rules that hold it; a rule
   // without keywords by its relaxed regex; a known secret by its value.
   std::vector<std::string> patterns;
@@ -361,6 +375,13 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
                          std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
                                       [](const std::string& k) { return common_keyword(lower(k)); });
       impl->rules[i].by_keyword = gated;
+      if (gated && !c.rule.context.empty()) {
+        // Its name starts the match: the secret word and gap before the vendor word, then the
+        // vendor word, in which the keyword found may begin anywhere (minimal_keywords).
+        std::size_t longest = 0;
+        for (const auto& k : c.rule.keywords) longest = std::max(longest, k.size());
+        impl->rules[i].keyword_lead = static_cast<std::uint32_t>(*context_lead + longest);
+      }
       if (!gated) {
         unsigned f = 0;
         if (auto width = max_width_of(regexes[i], "rule " + c.rule.id, f); !width) return width.error();
@@ -374,7 +395,7 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         if (fresh) {
           patterns.push_back(escape_literal(k));
           pattern_flags.push_back(HS_FLAG_CASELESS);
-          impl->patterns.push_back({});
+          impl->patterns.push_back({{}, static_cast<std::uint32_t>(k.size())});
         }
         auto& starts = impl->patterns[it->second].rules;
         if (starts.empty() || starts.back() != index) starts.push_back(index);
@@ -573,27 +594,13 @@ void consider(const Engine::Impl& impl, std::uint32_t index, std::string_view da
   out.push_back(std::move(f));
 }
 
-// Runs rule `index` over the window of segment `seg` around a prefilter hit ending at `to`.
-// A regex prefilter's hit ends where a match would, so a hit inside the last window was
-// searched already. A keyword's hit lies anywhere in its match, which may reach past the last
-// window: only what that window could not have seen whole is searched again (a match it found
-// again overlaps itself, and resolve_overlaps keeps one).
-void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg, bool keyword) {
+// Runs rule `index` over [ws, we) of segment `seg`, reporting each match that starts before
+// `start_limit` (PCRE2_UNSET: any): PCRE2's search, then consider() for each match.
+void search(Engine::Scratch& s, std::uint32_t index, std::uint64_t ws, std::uint64_t we, std::uint64_t start_limit,
+            Segment seg) {
   const auto& impl = *s.impl;
   const CompiledRule& c = impl.rules[index];
   const std::string_view data = s.data;
-  auto& w = s.covered[index];
-  std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
-  const std::uint64_t we = std::min<std::uint64_t>(seg.end, to + c.max_width);
-  if (keyword) {
-    if (ws >= w.start && we <= w.end) return;
-    if (ws >= w.start && ws < w.end) ws = std::max<std::uint64_t>(ws, w.end > c.max_width ? w.end - c.max_width : 0);
-    w = {ws, we};
-  } else {
-    if (to >= w.start && to < w.end) return;
-    w = {ws, we == seg.end ? seg.end + 1 : we};  // a window reaching its segment's end covers it all
-  }
-
   // Past the window's end the segment goes on: `$` must not match there, and a match that
   // reaches it belongs to a later window. At the segment's end the subject ends.
   const std::uint32_t options = we < seg.end ? PCRE2_NOTEOL : 0;
@@ -605,9 +612,10 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
     s.padded.append(kJitReadAhead, '\0');
     subject = s.padded.data();
   }
+  pcre2_set_offset_limit(s.context, start_limit == PCRE2_UNSET ? PCRE2_UNSET : start_limit - shift);
   const auto subject_ptr = reinterpret_cast<PCRE2_SPTR>(subject);
   std::uint64_t offset = ws;
-  while (offset < we) {
+  while (offset < we && offset <= start_limit) {
     const int rc = pcre2_jit_match(c.code.get(), subject_ptr, we - shift, offset - shift, options, s.match_data,
                                    s.context);
     if (rc == PCRE2_ERROR_NOMATCH) break;
@@ -645,14 +653,44 @@ void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segme
   }
 }
 
+// A lookahead may read a little past a match's last byte ("(?![A-Za-z0-9])"): a window reaches
+// this far beyond the longest match it looks for, so the lookahead reads the real bytes.
+constexpr std::uint64_t kLookAhead = 16;
+
+// Searches rule `index` for the matches starting in [lo, hi] of segment `seg` that earlier calls
+// of this scan have not searched for (the ranges of one rule only move forward).
+void search_starts(Engine::Scratch& s, std::uint32_t index, std::uint64_t lo, std::uint64_t hi, Segment seg) {
+  const CompiledRule& c = s.impl->rules[index];
+  auto& w = s.covered[index];
+  lo = std::max({lo, seg.begin, w.next_start});
+  hi = std::min(hi, seg.end - 1);
+  if (lo > hi || seg.begin >= seg.end) return;
+  w.next_start = hi + 1;
+  const std::uint64_t we = std::min<std::uint64_t>(seg.end, hi + c.max_width + kLookAhead);
+  search(s, index, lo, we, hi, seg);
+}
+
+// Runs a regex-prefiltered rule over the window of segment `seg` around a prefilter hit
+// ending at `to`. Its hit ends where a match would, so a hit inside the last window was
+// searched already.
+void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg) {
+  const CompiledRule& c = s.impl->rules[index];
+  auto& w = s.covered[index];
+  if (to >= w.start && to < w.end) return;
+  const std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
+  const std::uint64_t we = std::min<std::uint64_t>(seg.end, to + c.max_width);
+  w.start = ws;
+  w.end = we == seg.end ? seg.end + 1 : we;  // a window reaching its segment's end covers it all
+  search(s, index, ws, we, PCRE2_UNSET, seg);
+}
+
 // A rule may end in a byte of context after the secret ("[^A-Za-z0-9]|$"), which at a
 // segment's end is the next segment's first byte: a hit that far into a segment is confirmed in
 // the previous one too.
 constexpr std::uint64_t kTrailingContext = 8;
 
-// Runs rule `index` around a prefilter hit ending at `to`.
-void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
-  const bool keyword = s.impl->rules[index].by_keyword;
+// Runs rule `index` around a prefilter hit at [from, to).
+void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t from, std::uint64_t to) {
   const CompiledRule& c = s.impl->rules[index];
   const Segment seg = segment_at(s, to - 1);  // the hit's last byte is in it
   if (c.known_length) {  // an exact literal: the prefilter's hit is the match
@@ -660,37 +698,48 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t to) {
     if (start >= seg.begin) consider(*s.impl, index, s.data, start, to, start, to, s.marker_present, s.found);
     return;
   }
-  if (!keyword && seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
-    confirm_in(s, index, seg.begin, segment_at(s, seg.begin - 1), keyword);
+  if (c.by_keyword) {
+    // A match holding the keyword starts at or before it, at most the rule's width before its
+    // end and at most the rule's lead before its start. A keyword across two segments is in none.
+    if (from < seg.begin) return;
+    const std::uint64_t by_width = to > c.max_width ? to - c.max_width : 0;
+    const std::uint64_t by_lead = from > c.keyword_lead ? from - c.keyword_lead : 0;
+    search_starts(s, index, std::max(by_width, by_lead), from, seg);
+    return;
+  }
+  if (seg.begin > 0 && to - 1 - seg.begin < kTrailingContext) {
+    confirm_in(s, index, seg.begin, segment_at(s, seg.begin - 1));
     if (s.failure) return;
   }
-  confirm_in(s, index, to, seg, keyword);
+  confirm_in(s, index, to, seg);
 }
 
 int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                        void* ctx) {
   auto& s = *static_cast<Engine::Scratch*>(ctx);
-  for (const std::uint32_t rule : s.impl->patterns[id].rules) {
-    confirm(s, rule, to);
+  const PrefilterPattern& p = s.impl->patterns[id];
+  for (const std::uint32_t rule : p.rules) {
+    confirm(s, rule, to - p.keyword_length, to);
     if (s.failure) return 1;  // non-zero stops the scan
   }
   return 0;
 }
 
-// Runs the rules of a dedicated scanner over the windows around its runs. A value lies inside a
-// run and its match reaches at most the rule's width beyond, so the windows around hits every
-// width along the run, as a keyword's, see each match whole.
+// Runs the rules of a dedicated scanner around its runs. A value lies inside a run, so a match
+// overlaps it: it starts before the run's end, and less than the rule's width before its start.
 void scan_shapes(Engine::Scratch& s) {
   const auto& shapes = s.impl->shapes;
   if (shapes.empty()) return;
   find_shape_runs(s.data, s.impl->shape_kinds, [&](Shape shape, std::uint64_t begin, std::uint64_t end) {
     const auto it = std::find_if(shapes.begin(), shapes.end(), [&](const ShapeRules& r) { return r.shape == shape; });
     for (const std::uint32_t index : it->rules) {
-      const std::uint64_t step = std::max<std::uint32_t>(1, s.impl->rules[index].max_width);
-      for (std::uint64_t to = begin + 1;; to = std::min(to + step, end)) {
+      const std::uint32_t width = s.impl->rules[index].max_width;
+      const std::uint64_t lo = begin + 1 > width ? begin + 1 - width : 0;
+      // A match lies in one segment: each segment the run reaches is searched on its own.
+      for (Segment seg = segment_at(s, lo);; seg = segment_at(s, seg.end)) {
         if (s.failure) return;
-        confirm_in(s, index, to, segment_at(s, to - 1), true);
-        if (to == end) break;
+        search_starts(s, index, lo, end - 1, seg);
+        if (seg.end >= end) break;
       }
     }
   });

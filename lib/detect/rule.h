@@ -32,7 +32,7 @@ enum class DataClass { secret, identifier, personal };
 // the few places where a value of the shape can lie, and the rule's regex is tried only there.
 enum class Shape {
   none,         // by its keywords, or (a personal-class rule without any) by its regex
-  card_number,  // 12+ digits, at most one space or dash between two of them
+  card_number,  // 12 to 19 digits, at most one space or dash between two, not part of a decimal
   iban,         // 15+ capitals and digits, single spaces, holding two capitals and two digits
   email,        // an '@' with an address character before it and a domain of a dot after it
   phone,        // a '+' and then 8 or more digits, at most two of " -.()" between two of them

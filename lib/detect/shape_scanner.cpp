@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdint>
 
 #if defined(__x86_64__)
 #include <immintrin.h>
@@ -11,6 +12,7 @@ namespace x420::detect {
 namespace {
 
 constexpr std::size_t kCardMinDigits = 12;  // luhn_valid's minimum
+constexpr std::size_t kCardMaxDigits = 19;  // ISO/IEC 7812's longest card number
 constexpr std::size_t kIbanMinChars = 15;   // iban_valid's minimum (Norway's length)
 constexpr std::size_t kPhoneMinDigits = 8;  // a country code and the shortest national numbers
 constexpr std::size_t kPhoneMaxGap = 2;     // separators in a row: "+1 (415) 555-2671"
@@ -29,6 +31,7 @@ struct RunSpec {
   std::array<bool, 256> body{};
   std::array<bool, 256> separator{};
   std::size_t min_body = 0;
+  std::size_t max_body = SIZE_MAX;
 };
 
 RunSpec make_run_spec(Shape shape) {
@@ -37,6 +40,7 @@ RunSpec make_run_spec(Shape shape) {
   if (shape == Shape::card_number) {
     s.separator[' '] = s.separator['-'] = true;
     s.min_body = kCardMinDigits;
+    s.max_body = kCardMaxDigits;
   } else {
     for (int c = 'A'; c <= 'Z'; ++c) s.body[c] = true;
     s.separator[' '] = true;
@@ -55,6 +59,14 @@ bool holds_iban_start(std::string_view run) {
   for (std::size_t i = 0; i + 3 < run.size(); ++i)
     if (upper(run[i]) && upper(run[i + 1]) && digit(run[i + 2]) && digit(run[i + 3])) return true;
   return false;
+}
+
+// Digits joined to the run by a decimal point or comma: "0.4111111111111111" and
+// "9.96877263348459e+0" are fractions, not card numbers (most of the runs in source code are).
+bool part_of_decimal(std::string_view data, std::size_t start, std::size_t end) {
+  const auto mark = [](char c) { return c == '.' || c == ','; };
+  if (start >= 2 && mark(data[start - 1]) && digit(data[start - 2])) return true;
+  return end + 1 < data.size() && mark(data[end]) && digit(data[end + 1]);
 }
 
 // Bit i of a mask: byte i of a 64-byte block.
@@ -173,9 +185,10 @@ class ShapeSearch {
           break;
         }
       }
-      if (body >= spec_.min_body &&
-          (shape_ != Shape::iban || holds_iban_start(data_.substr(start, last - start))))
-        on_run_(shape_, start, last);
+      const bool holds = body >= spec_.min_body && body <= spec_.max_body &&
+                         (shape_ == Shape::iban ? holds_iban_start(data_.substr(start, last - start))
+                                                : !part_of_decimal(data_, start, last));
+      if (holds) on_run_(shape_, start, last);
       i = std::max(i, last);
     }
     return e;

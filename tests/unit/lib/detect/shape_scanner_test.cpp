@@ -36,7 +36,8 @@ bool is_digit(char c) { return c >= '0' && c <= '9'; }
 bool is_upper(char c) { return c >= 'A' && c <= 'Z'; }
 
 // The definition, read byte by byte: maximal runs of body bytes with single separators between
-// two of them, holding enough body bytes (an IBAN's run also two capitals and two digits).
+// two of them, holding enough body bytes (an IBAN's run also two capitals and two digits; a
+// card's at most 19 digits, and no '.' or ',' joining it to more digits).
 std::vector<Run> reference_runs(std::string_view t) {
   std::vector<Run> out;
   for (const Shape shape : {Shape::card_number, Shape::iban}) {
@@ -65,6 +66,9 @@ std::vector<Run> reference_runs(std::string_view t) {
       bool starts = card;
       for (std::size_t k = start; !starts && k + 3 < last; ++k)
         starts = is_upper(t[k]) && is_upper(t[k + 1]) && is_digit(t[k + 2]) && is_digit(t[k + 3]);
+      const bool decimal = (start >= 2 && (t[start - 1] == '.' || t[start - 1] == ',') && is_digit(t[start - 2])) ||
+                           (last + 1 < t.size() && (t[last] == '.' || t[last] == ',') && is_digit(t[last + 1]));
+      if (card && (count > 19 || decimal)) starts = false;
       if (count >= need && starts) out.emplace_back(shape, start, last);
       i = std::max(i, last);
       if (i < t.size() && !body(t[i])) ++i;
@@ -90,6 +94,14 @@ TEST_CASE("digits that cannot be a card number are not a run") {
   CHECK(texts_of("4111  1111  1111  1111", Shape::card_number).empty());
   CHECK(texts_of("4111 -1111- 1111--1111", Shape::card_number).empty());
   CHECK(texts_of("version 1.2.3.4.5.6.7.8.9.10.11.12", Shape::card_number).empty());
+  // No card number has more than 19 digits (ISO/IEC 7812), and the digits of a fraction are none.
+  CHECK(texts_of("pi = 3.14159265358979323846", Shape::card_number).empty());
+  CHECK(texts_of("x = 0.4111111111111111", Shape::card_number).empty());
+  CHECK(texts_of("4111111111111111.5e3", Shape::card_number).empty());
+  CHECK(texts_of("1,4111111111111111", Shape::card_number).empty());
+  CHECK(texts_of("id 41111111111111111111 ok", Shape::card_number).empty());
+  CHECK(texts_of("19 digits 4111111111111111113 ok", Shape::card_number) == std::vector<std::string>{"4111111111111111113"});
+  CHECK(texts_of("paid with 4111111111111111.", Shape::card_number) == std::vector<std::string>{"4111111111111111"});
 }
 
 TEST_CASE("IBANs are found electronic and printed, capitals that start none are not") {
@@ -120,7 +132,7 @@ TEST_CASE("a run is found at every offset, across the 64-byte blocks") {
 TEST_CASE("the blocked search reports what the definition reads byte by byte") {
   std::mt19937 rng(420);
   // Mostly digits, capitals and separators, so runs of every length and break form.
-  const std::string alphabet = "0123456789012345678901234567890123456789ABGXZ  --x.\n";
+  const std::string alphabet = "0123456789012345678901234567890123456789ABGXZ  --x.,\n";
   std::uniform_int_distribution<std::size_t> pick(0, alphabet.size() - 1), length(0, 400);
   for (int round = 0; round < 3000; ++round) {
     std::string text(length(rng), ' ');
