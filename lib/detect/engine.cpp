@@ -371,17 +371,28 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         it->rules.push_back(index);
         continue;
       }
-      const bool gated = !c.rule.keywords.empty() &&
-                         std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
-                                      [](const std::string& k) { return common_keyword(lower(k)); });
-      impl->rules[i].by_keyword = gated;
-      if (gated && !c.rule.context.empty()) {
+      const std::vector<std::string> keywords = minimal_keywords(c.rule.keywords);
+      std::size_t lead = SIZE_MAX;
+      if (!c.rule.context.empty()) {
         // Its name starts the match: the secret word and gap before the vendor word, then the
         // vendor word, in which the keyword found may begin anywhere (minimal_keywords).
         std::size_t longest = 0;
         for (const auto& k : c.rule.keywords) longest = std::max(longest, k.size());
-        impl->rules[i].keyword_lead = static_cast<std::uint32_t>(*context_lead + longest);
+        lead = *context_lead + longest;
       }
+      // Most vendors' tokens start with their keyword ("ghp_", "sk-ant-api0", "eyJ").
+      const std::string prefix = literal_prefix(c.rule.regex);
+      for (const auto& k : keywords)
+        if (const auto at = prefix.find(k); at != std::string::npos) lead = std::min(lead, at);
+      // A common keyword starts a rule only when its hits are cheap to try: the rule's match
+      // begins close before them, and none is a two-letter word found everywhere.
+      const bool cheap = lead != SIZE_MAX && std::none_of(keywords.begin(), keywords.end(),
+                                                          [](const std::string& k) { return k.size() < 3; });
+      const bool gated = !keywords.empty() &&
+                         (cheap || std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
+                                                [](const std::string& k) { return common_keyword(lower(k)); }));
+      impl->rules[i].by_keyword = gated;
+      if (lead != SIZE_MAX) impl->rules[i].keyword_lead = static_cast<std::uint32_t>(lead);
       if (!gated) {
         unsigned f = 0;
         if (auto width = max_width_of(regexes[i], "rule " + c.rule.id, f); !width) return width.error();
@@ -390,7 +401,7 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         impl->patterns.push_back({{index}});
         continue;
       }
-      for (const std::string& k : minimal_keywords(c.rule.keywords)) {
+      for (const std::string& k : keywords) {
         auto [it, fresh] = keyword_pattern.try_emplace(k, patterns.size());
         if (fresh) {
           patterns.push_back(escape_literal(k));

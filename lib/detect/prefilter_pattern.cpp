@@ -1,5 +1,6 @@
 #include "lib/detect/prefilter_pattern.h"
 
+#include <algorithm>
 #include <optional>
 
 namespace x420::detect {
@@ -42,7 +43,116 @@ std::optional<Quantifier> parse_quantifier(std::string_view s, std::size_t at) {
   return q;
 }
 
+bool alnum(char c) { return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9'); }
+
+// Where the escape, class or other item starting at `i` ends (one past it), for walking a
+// regex without entering its classes.
+std::size_t skip_item(std::string_view s, std::size_t i) {
+  if (s[i] == '\\') return std::min(s.size(), i + 2);
+  if (s[i] != '[') return i + 1;
+  ++i;
+  if (i < s.size() && s[i] == '^') ++i;
+  if (i < s.size() && s[i] == ']') ++i;  // "[]…]": the first ']' is a member
+  while (i < s.size() && s[i] != ']') {
+    if (s[i] == '\\') {
+      i += 2;
+    } else if (s.compare(i, 2, "[:") == 0) {  // "[:alpha:]" inside a class
+      const std::size_t close = s.find(":]", i + 2);
+      if (close == std::string_view::npos) return s.size();
+      i = close + 2;
+    } else {
+      ++i;
+    }
+  }
+  return std::min(s.size(), i + 1);
+}
+
+// The ')' closing the group opened at `open`, or npos when the regex is unbalanced.
+std::size_t group_end(std::string_view s, std::size_t open) {
+  int depth = 0;
+  for (std::size_t i = open; i < s.size(); i = skip_item(s, i)) {
+    if (s[i] == '(') ++depth;
+    if (s[i] == ')' && --depth == 0) return i;
+  }
+  return std::string_view::npos;
+}
+
+// Whether [begin, end) holds a '|' outside every group it opens.
+bool alternates(std::string_view s, std::size_t begin, std::size_t end) {
+  int depth = 0;
+  for (std::size_t i = begin; i < end; i = skip_item(s, i)) {
+    if (s[i] == '(') ++depth;
+    if (s[i] == ')') --depth;
+    if (s[i] == '|' && depth == 0) return true;
+  }
+  return false;
+}
+
+// Whether the item ending just before `at` is optional or repeated.
+bool quantified(std::string_view s, std::size_t at) {
+  if (at >= s.size()) return false;
+  return s[at] == '?' || s[at] == '*' || s[at] == '+' || (s[at] == '{' && parse_quantifier(s, at));
+}
+
 }  // namespace
+
+std::string literal_prefix(std::string_view s) {
+  if (s.find("(?x") != std::string_view::npos || s.find("(?#") != std::string_view::npos ||
+      alternates(s, 0, s.size()))
+    return {};
+  std::size_t i = 0;
+  while (i < s.size()) {
+    if (s.compare(i, 2, "\\b") == 0 || s.compare(i, 2, "\\A") == 0) {
+      i += 2;
+      continue;
+    }
+    if (s[i] == '^') {
+      ++i;
+      continue;
+    }
+    if (s[i] != '(') break;
+    const std::size_t end = group_end(s, i);
+    if (end == std::string_view::npos || quantified(s, end + 1)) return {};
+    if (s.compare(i, 3, "(?=") == 0 || s.compare(i, 3, "(?!") == 0 || s.compare(i, 4, "(?<=") == 0 ||
+        s.compare(i, 4, "(?<!") == 0) {
+      i = end + 1;  // a lookaround takes no bytes
+      continue;
+    }
+    std::size_t body = i + 1;  // a capturing group
+    if (body < s.size() && s[body] == '?') {
+      std::size_t j = body + 1;
+      while (j < end && ((s[j] >= 'a' && s[j] <= 'z') || s[j] == '-')) ++j;
+      if (j == end) {  // "(?i)": flags only
+        i = end + 1;
+        continue;
+      }
+      if (s[j] != ':') return {};  // a named group, a condition, …: not read
+      body = j + 1;
+    }
+    if (alternates(s, body, end)) return {};
+    i = body;
+  }
+  std::string out;
+  while (i < s.size()) {
+    if (s[i] == ')') {  // the end of a group entered above: it neither repeats nor alternates
+      ++i;
+      continue;
+    }
+    char c = s[i];
+    std::size_t length = 1;
+    if (c == '\\') {
+      if (i + 1 >= s.size() || alnum(s[i + 1])) break;  // \d, \x41, \b …
+      c = s[i + 1];
+      length = 2;
+    } else if (!alnum(c) && std::string_view("_-~!@#%&=:;,'\"<>/` ").find(c) == std::string_view::npos) {
+      break;  // a metacharacter
+    }
+    if (quantified(s, i + length)) break;
+    out += static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    i += length;
+  }
+  return out;
+}
 
 std::string relax_for_prefilter(std::string_view regex, unsigned threshold, unsigned floor) {
   std::string out;
