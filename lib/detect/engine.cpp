@@ -43,6 +43,9 @@ constexpr std::size_t kLookBehind = 256;
 // itself without a callback. Treating keywords of three bytes as common too ("sk_" occurs
 // 77,770 times in 24 MB of system headers, each hit a PCRE2 search) made clean text 9 % faster
 // but the proxy's 20 KB prompt 16 % slower (detect_bench, same run), so they stay keywords.
+// A rule's literal prefix this long replaces keywords that lie elsewhere in its match.
+constexpr std::size_t kMinPrefixKeyword = 6;
+
 bool common_keyword(std::string_view k) {
   static constexpr std::string_view kCommon[] = {
       "key",    "keys",   "token",  "secret", "pass",   "password", "passwd", "pwd",    "auth",
@@ -198,7 +201,11 @@ class Engine::Scratch {
   };
   std::vector<Window> covered;
   std::vector<Finding> found;
-  std::string padded;  // a window at the buffer's end, copied with zeros after it (kJitReadAhead)
+  // The buffer's end from tail_start on, copied with zeros after it (kJitReadAhead) the first
+  // time a window reaches it, and shared by the later ones of the scan.
+  std::string tail;
+  std::uint64_t tail_start = 0;
+  bool tail_ready = false;
   std::string_view data;
   std::span<const std::uint64_t> segment_starts;  // empty: `data` is one segment
   const Impl* impl = nullptr;
@@ -371,7 +378,14 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         it->rules.push_back(index);
         continue;
       }
-      const std::vector<std::string> keywords = minimal_keywords(c.rule.keywords);
+      std::vector<std::string> keywords = minimal_keywords(c.rule.keywords);
+      // Most vendors' tokens start with their keyword ("ghp_", "sk-ant-api0", "eyJ"). A literal
+      // every match begins with is a keyword of its own: where the rule's keywords lie
+      // elsewhere, a long enough one is the better gate ("authorization" rather than "bearer").
+      const std::string prefix = literal_prefix(c.rule.regex);
+      const auto in_prefix = [&](const std::string& k) { return prefix.find(k) != std::string::npos; };
+      if (!keywords.empty() && prefix.size() >= kMinPrefixKeyword && std::none_of(keywords.begin(), keywords.end(), in_prefix))
+        keywords = {prefix};
       std::size_t lead = SIZE_MAX;
       if (!c.rule.context.empty()) {
         // Its name starts the match: the secret word and gap before the vendor word, then the
@@ -380,8 +394,6 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         for (const auto& k : c.rule.keywords) longest = std::max(longest, k.size());
         lead = *context_lead + longest;
       }
-      // Most vendors' tokens start with their keyword ("ghp_", "sk-ant-api0", "eyJ").
-      const std::string prefix = literal_prefix(c.rule.regex);
       for (const auto& k : keywords)
         if (const auto at = prefix.find(k); at != std::string::npos) lead = std::min(lead, at);
       // A common keyword starts a rule only when its hits are cheap to try: the rule's match
@@ -618,10 +630,15 @@ void search(Engine::Scratch& s, std::uint32_t index, std::uint64_t ws, std::uint
   const char* subject = data.data();
   std::uint64_t shift = 0;  // the subject's first byte is data[shift]
   if (data.size() - we < kJitReadAhead) {
-    shift = ws > kLookBehind ? ws - kLookBehind : 0;
-    s.padded.assign(data.data() + shift, we - shift);
-    s.padded.append(kJitReadAhead, '\0');
-    subject = s.padded.data();
+    const std::uint64_t wanted = ws > kLookBehind ? ws - kLookBehind : 0;
+    if (!s.tail_ready || wanted < s.tail_start) {
+      s.tail_start = wanted;
+      s.tail.assign(data.substr(wanted));
+      s.tail.append(kJitReadAhead, '\0');
+      s.tail_ready = true;
+    }
+    shift = s.tail_start;
+    subject = s.tail.data();
   }
   pcre2_set_offset_limit(s.context, start_limit == PCRE2_UNSET ? PCRE2_UNSET : start_limit - shift);
   const auto subject_ptr = reinterpret_cast<PCRE2_SPTR>(subject);
@@ -788,6 +805,7 @@ std::vector<Finding> Engine::scan(std::string_view data, Scratch& s,
   s.found.clear();
   s.failure.reset();
   s.covered.assign(impl_->rules.size(), {});
+  s.tail_ready = false;
   if (data.empty()) return {};
   s.marker_present = impl_->inline_allow &&
                      ::memmem(data.data(), data.size(), kInlineAllow.data(), kInlineAllow.size()) != nullptr;

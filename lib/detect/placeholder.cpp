@@ -2,7 +2,7 @@
 
 #include <algorithm>
 #include <array>
-#include <cctype>
+#include <cstdint>
 #include <string>
 
 namespace x420::detect {
@@ -20,23 +20,31 @@ constexpr std::string_view kDummyWords[] = {"example", "sample", "dummy", "place
 
 constexpr std::array<std::string_view, 3> kKeyboardRows = {"qwertyuiop", "asdfghjkl", "zxcvbnm"};
 
-char lower(char c) { return static_cast<char>(std::tolower(static_cast<unsigned char>(c))); }
+char lower(char c) { return c >= 'A' && c <= 'Z' ? static_cast<char>(c - 'A' + 'a') : c; }
 
-bool same_class(char a, char b) {
-  const auto ua = static_cast<unsigned char>(a), ub = static_cast<unsigned char>(b);
-  return (std::isdigit(ua) && std::isdigit(ub)) || (std::islower(ua) && std::islower(ub)) ||
-         (std::isupper(ua) && std::isupper(ub));
-}
+// Each byte's class (1 digit, 2 lowercase, 3 capital, 0 other) and, for a letter, its place on
+// a keyboard row (row * 16 + column + 1, 0 for none): the checks run for every pair of bytes of
+// every candidate secret, so they are table lookups.
+struct ByteTables {
+  std::array<std::uint8_t, 256> kind{}, key{};
+  ByteTables() {
+    for (int c = 0; c < 256; ++c) kind[c] = c >= '0' && c <= '9' ? 1 : c >= 'a' && c <= 'z' ? 2 : c >= 'A' && c <= 'Z' ? 3 : 0;
+    for (std::size_t r = 0; r < kKeyboardRows.size(); ++r)
+      for (std::size_t i = 0; i < kKeyboardRows[r].size(); ++i) {
+        const auto place = static_cast<std::uint8_t>(r * 16 + i + 1);
+        key[static_cast<unsigned char>(kKeyboardRows[r][i])] = place;
+        key[static_cast<unsigned char>(kKeyboardRows[r][i] - 'a' + 'A')] = place;
+      }
+  }
+};
+const ByteTables kTables;
 
 // Whether b follows a in the alphabet, the digits or along a keyboard row (either way).
 bool follows(char a, char b) {
-  if (same_class(a, b) && (b - a == 1 || a - b == 1)) return true;
-  const char la = lower(a), lb = lower(b);
-  for (const auto row : kKeyboardRows) {
-    const auto i = row.find(la), j = row.find(lb);
-    if (i != std::string_view::npos && j != std::string_view::npos && (j == i + 1 || i == j + 1)) return true;
-  }
-  return false;
+  const auto ua = static_cast<unsigned char>(a), ub = static_cast<unsigned char>(b);
+  if (kTables.kind[ua] != 0 && kTables.kind[ua] == kTables.kind[ub] && (b - a == 1 || a - b == 1)) return true;
+  const int ka = kTables.key[ua], kb = kTables.key[ub];
+  return ka && kb && (ka - kb == 1 || kb - ka == 1) && (ka - 1) / 16 == (kb - 1) / 16;
 }
 
 bool mostly_repeated(std::string_view v) {
