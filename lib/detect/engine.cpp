@@ -63,6 +63,7 @@ struct CompiledRule {
   Rule rule;
   PcreCode code;              // null for known secrets (exact literals)
   std::uint32_t max_width = 0;
+  std::uint32_t min_width = 0;
   int specificity = 0;        // higher wins an overlap
   bool generic = false;       // entropy-gated: stopwords apply
   bool by_keyword = false;    // started by its keywords' hits, not by its own regex
@@ -192,11 +193,10 @@ class Engine::Scratch {
   pcre2_match_context* context;
   pcre2_jit_stack* jit_stack;
 
-  // Per scan, for each rule: the window its last regex-prefiltered confirmation covered, and
-  // where the match starts not yet searched begin (keyword and shape confirmations search all
-  // matches starting in a range, and ranges only move forward).
+  // Per scan, for each rule: where the match starts not yet searched begin. A confirmation
+  // searches all the matches starting in a range, and a rule's ranges only move forward (its
+  // prefilter hits and shape runs come in order).
   struct Window {
-    std::uint64_t start = 0, end = 0;
     std::uint64_t next_start = 0;
   };
   std::vector<Window> covered;
@@ -232,8 +232,9 @@ Engine::~Engine() = default;
 
 namespace {
 
-// Cache entry: magic, rule count, each rule's max width, then the serialized database.
-constexpr std::string_view kCacheMagic = "x420hs2";
+// Cache entry: magic, rule count, each rule's max width, each rule's min width, then the
+// serialized database.
+constexpr std::string_view kCacheMagic = "x420hs3";
 
 std::string cache_key(const std::vector<std::string>& patterns, const std::vector<std::string>& regexes) {
   std::string material = std::string(kCacheMagic) + '\0' + hs_version() + '\0';
@@ -247,13 +248,13 @@ std::string cache_key(const std::vector<std::string>& patterns, const std::vecto
 // Restores the database and widths from a cache entry; false if it is not usable here.
 bool load_cached(std::string_view bytes, std::size_t count, hs_database_t** db,
                  std::vector<std::uint32_t>& widths) {
-  const std::size_t header = kCacheMagic.size() + 4 + 4 * count;
+  const std::size_t header = kCacheMagic.size() + 4 + 8 * count;
   if (bytes.size() <= header || bytes.substr(0, kCacheMagic.size()) != kCacheMagic) return false;
   std::uint32_t n = 0;
   std::memcpy(&n, bytes.data() + kCacheMagic.size(), 4);
   if (n != count) return false;
-  widths.resize(count);
-  std::memcpy(widths.data(), bytes.data() + kCacheMagic.size() + 4, 4 * count);
+  widths.resize(2 * count);
+  std::memcpy(widths.data(), bytes.data() + kCacheMagic.size() + 4, 8 * count);
   return hs_deserialize_database(bytes.data() + header, bytes.size() - header, db) == HS_SUCCESS;
 }
 
@@ -262,7 +263,7 @@ std::string make_cached(hs_database_t* db, const std::vector<std::uint32_t>& wid
   std::size_t length = 0;
   if (hs_serialize_database(db, &serialized, &length) != HS_SUCCESS) return {};
   std::string out(kCacheMagic);
-  const auto n = static_cast<std::uint32_t>(widths.size());
+  const auto n = static_cast<std::uint32_t>(widths.size() / 2);
   out.append(reinterpret_cast<const char*>(&n), 4);
   out.append(reinterpret_cast<const char*>(widths.data()), 4 * widths.size());
   out.append(serialized, length);
@@ -272,7 +273,7 @@ std::string make_cached(hs_database_t* db, const std::vector<std::uint32_t>& wid
 
 // The span bounds come from the rule's own regex; the database gets the relaxed form.
 Result<std::uint32_t> max_width_of(const std::string& pattern, const std::string& what,
-                                   unsigned& flags) {
+                                   unsigned& flags, std::uint32_t* min_width = nullptr) {
   hs_expr_info_t* info = nullptr;
   hs_compile_error_t* err = nullptr;
   flags = 0;
@@ -300,6 +301,7 @@ Result<std::uint32_t> max_width_of(const std::string& pattern, const std::string
                                                 "repeat): give every repeat a maximum, such as {1,200}");
   }
   const auto width = std::min<std::uint32_t>(info->max_width, kMaxSpanCap);
+  if (min_width) *min_width = std::min<std::uint32_t>(info->min_width, width);
   std::free(info);
   return width;
 }
@@ -444,13 +446,13 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
       cached = load_cached(*bytes, regexes.size(), &impl->db, widths);
 
   if (!cached) {
-    widths.clear();
+    widths.assign(2 * regexes.size(), 0);  // the max widths, then the min widths
     for (std::size_t i = 0; i < regexes.size(); ++i) {
       const auto& c = impl->rules[i];
       unsigned f = 0;
-      auto width = max_width_of(regexes[i], "rule " + c.rule.id, f);
+      auto width = max_width_of(regexes[i], "rule " + c.rule.id, f, &widths[regexes.size() + i]);
       if (!width) return width.error();
-      widths.push_back(*width);
+      widths[i] = *width;
     }
     std::vector<const char*> cpatterns;
     std::vector<unsigned> ids;
@@ -471,8 +473,9 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
     }
     if (cacheable) config.cache->store(key, make_cached(impl->db, widths));
   }
-  for (std::size_t i = 0; i < widths.size(); ++i) {
+  for (std::size_t i = 0; i < regexes.size(); ++i) {
     impl->rules[i].max_width = widths[i];
+    impl->rules[i].min_width = widths[regexes.size() + i];
     impl->max_span = std::max<std::size_t>(impl->max_span, widths[i]);
   }
 
@@ -678,6 +681,8 @@ void search(Engine::Scratch& s, std::uint32_t index, std::uint64_t ws, std::uint
       se = block_end_of(s, c.rule, ms, me);
     consider(impl, index, data, ms, me, ss, se, s.marker_present, s.found);
     offset = std::max(me, se);
+    // As in one search along the text, no match of the rule starts inside this one.
+    s.covered[index].next_start = std::max(s.covered[index].next_start, offset);
   }
 }
 
@@ -698,18 +703,19 @@ void search_starts(Engine::Scratch& s, std::uint32_t index, std::uint64_t lo, st
   search(s, index, lo, we, hi, seg);
 }
 
-// Runs a regex-prefiltered rule over the window of segment `seg` around a prefilter hit
-// ending at `to`. Its hit ends where a match would, so a hit inside the last window was
-// searched already.
+// How far past the latest start a hit can have, a regex-prefiltered confirmation also searches:
+// such a rule's hits come dense along a long value (vectorscan reports every end of the
+// relaxed pattern), and each would otherwise be a PCRE2 call of its own.
+constexpr std::uint64_t kHitSlack = 64;
+
+// Runs a regex-prefiltered rule around a prefilter hit ending at `to` in segment `seg`.
+// Vectorscan reports every end of the relaxed pattern, whose matches hold the rule's, so each
+// match of the rule ends at a hit: this one is tried for the matches that could end at it.
 void confirm_in(Engine::Scratch& s, std::uint32_t index, std::uint64_t to, Segment seg) {
   const CompiledRule& c = s.impl->rules[index];
-  auto& w = s.covered[index];
-  if (to >= w.start && to < w.end) return;
-  const std::uint64_t ws = std::max<std::uint64_t>(seg.begin, to > c.max_width ? to - c.max_width : 0);
-  const std::uint64_t we = std::min<std::uint64_t>(seg.end, to + c.max_width);
-  w.start = ws;
-  w.end = we == seg.end ? seg.end + 1 : we;  // a window reaching its segment's end covers it all
-  search(s, index, ws, we, PCRE2_UNSET, seg);
+  const std::uint64_t lo = to > c.max_width ? to - c.max_width : 0;
+  const std::uint64_t hi = (to > c.min_width ? to - c.min_width : 0) + kHitSlack;
+  search_starts(s, index, lo, hi, seg);
 }
 
 // A rule may end in a byte of context after the secret ("[^A-Za-z0-9]|$"), which at a
@@ -781,7 +787,8 @@ std::vector<Finding> resolve_overlaps(const Engine::Impl& impl, std::vector<Find
     const auto la = a.end - a.start, lb = b.end - b.start;
     if (la != lb) return la > lb;
     if (a.rule != b.rule) return a.rule < b.rule;
-    return a.start < b.start;
+    if (a.start != b.start) return a.start < b.start;
+    return a.match_start < b.match_start;  // one secret found twice: the wider match
   });
   std::vector<Finding> kept;  // sorted by start, non-overlapping
   for (auto& f : found) {
