@@ -1,6 +1,7 @@
 // The detection engine: one pass of a vectorscan multi-pattern prefilter over the bytes, then
-// PCRE2 (JIT) confirms each rule only in a bounded window around the places the prefilter
-// reported, then validators, entropy gates and the allowlist. It takes bytes and returns spans:
+// PCRE2 (JIT) confirms each rule only for the matches that can hold a place the prefilter
+// reported (starting at most the rule's lead before a keyword, ending at a regex hit), then
+// validators, entropy gates and the allowlist. It takes bytes and returns spans:
 // no files, no logging, no allocation that grows with the input beyond the findings.
 //
 // Built once (compiling the pattern database takes milliseconds to a second), then shared by
