@@ -38,14 +38,16 @@ constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look
 constexpr std::size_t kJitReadAhead = 64;
 constexpr std::size_t kLookBehind = 256;
 
-// Keywords too common in ordinary text and code to start a rule: a rule holding one is
-// prefiltered by its regex instead (as a rule without keywords is), which vectorscan confirms
-// itself without a callback. Treating keywords of three bytes as common too ("sk_" occurs
-// 77,770 times in 24 MB of system headers, each hit a PCRE2 search) made clean text 9 % faster
-// but the proxy's 20 KB prompt 16 % slower (detect_bench, same run), so they stay keywords.
 // A rule's literal prefix this long replaces keywords that lie elsewhere in its match.
 constexpr std::size_t kMinPrefixKeyword = 6;
 
+// Keywords too common in ordinary text and code to start a rule: a rule holding one is
+// prefiltered by its regex instead (as a rule without keywords is), which vectorscan confirms
+// itself without a callback, unless its matches begin just before their keywords (a known
+// lead, Engine::build), which makes each hit one short PCRE2 search. Treating keywords of three
+// bytes as common too ("sk_" occurs 77,770 times in 24 MB of system headers, each hit a PCRE2
+// search) made clean text 9 % faster but the proxy's 20 KB prompt 16 % slower (detect_bench,
+// same run, before the leads), so they stay keywords.
 bool common_keyword(std::string_view k) {
   static constexpr std::string_view kCommon[] = {
       "key",    "keys",   "token",  "secret", "pass",   "password", "passwd", "pwd",    "auth",
