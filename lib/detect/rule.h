@@ -36,6 +36,7 @@ enum class Shape {
   iban,         // 15+ capitals and digits, single spaces, holding two capitals and two digits
   email,        // an '@' with an address character before it and a domain of a dot after it
   phone,        // a '+' and then 8 or more digits, at most two of " -.()" between two of them
+  ipv4,         // four numbers of 1 to 3 digits joined by dots, no more dotted numbers around
 };
 
 enum class Validator {

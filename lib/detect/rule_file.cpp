@@ -204,7 +204,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     auto name = node->value<std::string>();
     auto shape = name ? shape_from(*name) : std::nullopt;
     if (!shape || *shape == Shape::none)
-      return bad(source, *node, "rule " + r.id + ": shape must be card_number, iban, email or phone");
+      return bad(source, *node, "rule " + r.id + ": shape must be card_number, iban, email, phone or ipv4");
     r.shape = *shape;
   }
   if (const auto* node = t.get("validator")) {
@@ -372,7 +372,7 @@ std::optional<DataClass> data_class_from(std::string_view name) {
 namespace {
 constexpr std::pair<std::string_view, Shape> kShapes[] = {
     {"none", Shape::none},   {"card_number", Shape::card_number}, {"iban", Shape::iban},
-    {"email", Shape::email}, {"phone", Shape::phone}};
+    {"email", Shape::email}, {"phone", Shape::phone},       {"ipv4", Shape::ipv4}};
 }  // namespace
 
 std::string_view shape_name(Shape s) {

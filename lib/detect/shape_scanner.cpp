@@ -17,6 +17,7 @@ constexpr std::size_t kIbanMinChars = 15;   // iban_valid's minimum (Norway's le
 constexpr std::size_t kPhoneMinDigits = 8;  // a country code and the shortest national numbers
 constexpr std::size_t kPhoneMaxGap = 2;     // separators in a row: "+1 (415) 555-2671"
 constexpr std::size_t kMaxRun = 512;        // no value is longer: a run stops growing there
+constexpr std::size_t kIpv4MaxRun = 15;     // "255.255.255.255"
 
 bool upper(char c) { return c >= 'A' && c <= 'Z'; }
 bool lower_letter(char c) { return c >= 'a' && c <= 'z'; }
@@ -71,7 +72,7 @@ bool part_of_decimal(std::string_view data, std::size_t start, std::size_t end) 
 
 // Bit i of a mask: byte i of a 64-byte block.
 struct BlockMasks {
-  std::uint64_t digits = 0, capitals = 0, at_signs = 0, pluses = 0;
+  std::uint64_t digits = 0, capitals = 0, at_signs = 0, pluses = 0, dots = 0;
 };
 
 [[maybe_unused]] BlockMasks masks_scalar(const char* p) {
@@ -82,6 +83,7 @@ struct BlockMasks {
     if (upper(p[i])) out.capitals |= bit;
     if (p[i] == '@') out.at_signs |= bit;
     if (p[i] == '+') out.pluses |= bit;
+    if (p[i] == '.') out.dots |= bit;
   }
   return out;
 }
@@ -104,6 +106,7 @@ __attribute__((target("avx2"))) BlockMasks masks_avx2(const char* p) {
     out.capitals |= mask(_mm256_cmpeq_epi8(_mm256_min_epu8(c, _mm256_set1_epi8(25)), c)) << shift;
     out.at_signs |= mask(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('@'))) << shift;
     out.pluses |= mask(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('+'))) << shift;
+    out.dots |= mask(_mm256_cmpeq_epi8(v, _mm256_set1_epi8('.'))) << shift;
   }
   return out;
 }
@@ -120,6 +123,7 @@ BlockMasks masks_sse2(const char* p) {
     out.capitals |= mask(_mm_cmpeq_epi8(_mm_min_epu8(c, _mm_set1_epi8(25)), c)) << shift;
     out.at_signs |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('@'))) << shift;
     out.pluses |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('+'))) << shift;
+    out.dots |= mask(_mm_cmpeq_epi8(v, _mm_set1_epi8('.'))) << shift;
   }
   return out;
 }
@@ -156,6 +160,7 @@ class ShapeSearch {
     switch (shape_) {
       case Shape::email: return email_around(anchor);
       case Shape::phone: return phone_from(anchor);
+      case Shape::ipv4: return dotted_around(anchor);
       default: return body_runs_around(anchor);
     }
   }
@@ -228,6 +233,36 @@ class ShapeSearch {
     return last;
   }
 
+  // The dotted numbers around the '.' at `at` (a digit either side): an address when they are
+  // four numbers of 1 to 3 digits and no digit or dotted digit joins them on either side
+  // ("1.3.6.1.4.1" is an OID, "2.5.4.10" inside "v2.5.4.10.1" is not alone).
+  std::size_t dotted_around(std::size_t at) {
+    const std::size_t n = data_.size();
+    const auto dotted = [&](std::size_t i) { return digit(data_[i]) || data_[i] == '.'; };
+    std::size_t b = at, e = at + 1;
+    while (b > done_ && at - b < kMaxRun && dotted(b - 1)) --b;
+    while (e < n && e - at < kMaxRun && dotted(e)) ++e;
+    std::size_t end = e;
+    while (end > at && data_[end - 1] == '.') --end;  // "reach it at 81.2.69.142."
+    std::size_t begin = b;
+    while (begin < at && data_[begin] == '.') ++begin;
+    if (end - begin <= kIpv4MaxRun) {
+      std::size_t groups = 1, digits = 0;
+      bool ok = true;
+      for (std::size_t i = begin; i < end && ok; ++i) {
+        if (data_[i] == '.') {
+          ok = digits >= 1 && digits <= 3;
+          ++groups;
+          digits = 0;
+        } else {
+          ++digits;
+        }
+      }
+      if (ok && groups == 4 && digits >= 1 && digits <= 3 && begin == b) on_run_(shape_, begin, end);
+    }
+    return e;
+  }
+
   std::string_view data_;
   Shape shape_;
   const RunSpec& spec_;  // for the card's and the IBAN's runs
@@ -249,10 +284,11 @@ void find_shape_runs(std::string_view data, std::span<const Shape> shapes, const
   static const MaskFunction masks_of = pick_masks();
   const auto wants = [&](Shape s) { return std::find(shapes.begin(), shapes.end(), s) != shapes.end(); };
   const bool cards = wants(Shape::card_number), ibans = wants(Shape::iban), emails = wants(Shape::email),
-             phones = wants(Shape::phone);
-  if (!cards && !ibans && !emails && !phones) return;
+             phones = wants(Shape::phone), ipv4s = wants(Shape::ipv4);
+  if (!cards && !ibans && !emails && !phones && !ipv4s) return;
   ShapeSearch card_search(data, Shape::card_number, on_run), iban_search(data, Shape::iban, on_run),
-      email_search(data, Shape::email, on_run), phone_search(data, Shape::phone, on_run);
+      email_search(data, Shape::email, on_run), phone_search(data, Shape::phone, on_run),
+      ipv4_search(data, Shape::ipv4, on_run);
 
   const std::size_t n = data.size(), blocks = (n + 63) / 64;
   char tail[64];
@@ -292,6 +328,10 @@ void find_shape_runs(std::string_view data, std::span<const Shape> shapes, const
     }
     if (emails) email_search.examine(k, current.at_signs);
     if (phones) phone_search.examine(k, current.pluses & digit_after);
+    if (ipv4s) {
+      const std::uint64_t digit_before = (current.digits << 1) | (previous_digits >> 63);
+      ipv4_search.examine(k, current.dots & digit_before & digit_after);
+    }
     previous_digits = current.digits;
     current = next;
   }

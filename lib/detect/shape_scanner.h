@@ -1,7 +1,7 @@
 #pragma once
 
 // Dedicated scanners for the keywordless shapes (Shape in rule.h): card numbers, IBANs, e-mail
-// addresses and phone numbers hold no literal a prefilter could look for, and as
+// addresses, phone numbers and IPv4 addresses hold no literal a prefilter could look for, and as
 // regexes in the vectorscan database they slowed every scan by a third or more (the database
 // then runs an automaton over every digit, or stops at every '@'). One pass computes masks of
 // digits, capitals and a few marks per 64 bytes, finds the few places where a value of a shape

@@ -104,7 +104,7 @@ TEST_CASE("a rule may name a shape instead of keywords, not both, and only a kno
 
   auto unknown = parse_rule_file("[[rule]]\nid = \"a.b\"\nshape = \"mail\"\n" + body, "u.toml");
   REQUIRE_FALSE(unknown.ok());
-  CHECK(unknown.error().message == "u.toml:3: rule a.b: shape must be card_number, iban, email or phone");
-  for (const auto s : {Shape::card_number, Shape::iban, Shape::email, Shape::phone})
+  CHECK(unknown.error().message == "u.toml:3: rule a.b: shape must be card_number, iban, email, phone or ipv4");
+  for (const auto s : {Shape::card_number, Shape::iban, Shape::email, Shape::phone, Shape::ipv4})
     CHECK(shape_from(shape_name(s)) == s);
 }
