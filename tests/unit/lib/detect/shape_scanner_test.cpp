@@ -141,3 +141,34 @@ TEST_CASE("the blocked search reports what the definition reads byte by byte") {
     REQUIRE(runs_of(text) == reference_runs(text));
   }
 }
+
+namespace {
+
+std::vector<std::string> dotted_quads(std::string_view text) {
+  static constexpr Shape kIpv4[] = {Shape::ipv4};
+  std::vector<std::string> out;
+  find_shape_runs(text, kIpv4, [&](Shape s, std::uint64_t b, std::uint64_t e) {
+    CHECK(s == Shape::ipv4);
+    out.emplace_back(text.substr(b, e - b));
+  });
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("IPv4 runs are four dotted numbers of one to three digits, alone") {
+  using V = std::vector<std::string>;
+  CHECK(dotted_quads("from 81.2.69.142 port 22") == V{"81.2.69.142"});
+  CHECK(dotted_quads("reach it at 9.9.9.9.") == V{"9.9.9.9"});
+  CHECK(dotted_quads("81.2.69.142:443 and 1.1.1.1") == V{"81.2.69.142", "1.1.1.1"});
+  CHECK(dotted_quads("OID 1.3.6.1.4.1.311").empty());   // more than four numbers
+  CHECK(dotted_quads("pi 3.14159").empty());
+  CHECK(dotted_quads("10.0.19041.1").empty());          // a number of five digits
+  CHECK(dotted_quads("1.2.3").empty());
+  CHECK(dotted_quads(".1.2.3.4").empty());              // a dot before it: part of more
+  for (std::size_t offset = 0; offset < 140; ++offset) {
+    const std::string text = std::string(offset, 'q') + "185.199.108.153" + std::string(offset % 7, 'q');
+    INFO("at " << offset);
+    CHECK(dotted_quads(text) == V{"185.199.108.153"});
+  }
+}
