@@ -195,11 +195,12 @@ class Engine::Scratch {
   pcre2_match_context* context;
   pcre2_jit_stack* jit_stack;
 
-  // Per scan, for each rule: where the match starts not yet searched begin. A confirmation
-  // searches all the matches starting in a range, and a rule's ranges only move forward (its
-  // prefilter hits and shape runs come in order).
+  // Per scan, for each rule: the match starts [lo, hi] searched already (empty when lo > hi).
+  // A confirmation searches all the matches starting in a range; a rule's ranges mostly move
+  // forward, but vectorscan may report a match ending in an assertion after later ones
+  // (hs_expr_info's unordered_matches), so a range before this one is searched too.
   struct Window {
-    std::uint64_t next_start = 0;
+    std::uint64_t lo = 1, hi = 0;
   };
   std::vector<Window> covered;
   std::vector<Finding> found;
@@ -684,7 +685,8 @@ void search(Engine::Scratch& s, std::uint32_t index, std::uint64_t ws, std::uint
     consider(impl, index, data, ms, me, ss, se, s.marker_present, s.found);
     offset = std::max(me, se);
     // As in one search along the text, no match of the rule starts inside this one.
-    s.covered[index].next_start = std::max(s.covered[index].next_start, offset);
+    auto& w = s.covered[index];
+    if (w.lo <= w.hi && offset > w.hi + 1) w.hi = offset - 1;
   }
 }
 
@@ -692,17 +694,30 @@ void search(Engine::Scratch& s, std::uint32_t index, std::uint64_t ws, std::uint
 // this far beyond the longest match it looks for, so the lookahead reads the real bytes.
 constexpr std::uint64_t kLookAhead = 16;
 
-// Searches rule `index` for the matches starting in [lo, hi] of segment `seg` that earlier calls
-// of this scan have not searched for (the ranges of one rule only move forward).
-void search_starts(Engine::Scratch& s, std::uint32_t index, std::uint64_t lo, std::uint64_t hi, Segment seg) {
-  const CompiledRule& c = s.impl->rules[index];
-  auto& w = s.covered[index];
-  lo = std::max({lo, seg.begin, w.next_start});
-  hi = std::min(hi, seg.end - 1);
-  if (lo > hi || seg.begin >= seg.end) return;
-  w.next_start = hi + 1;
-  const std::uint64_t we = std::min<std::uint64_t>(seg.end, hi + c.max_width + kLookAhead);
+// Searches rule `index` for every match starting in [lo, hi] of segment `seg`.
+void search_range(Engine::Scratch& s, std::uint32_t index, std::uint64_t lo, std::uint64_t hi, Segment seg) {
+  const std::uint64_t we = std::min<std::uint64_t>(seg.end, hi + s.impl->rules[index].max_width + kLookAhead);
   search(s, index, lo, we, hi, seg);
+}
+
+// Searches rule `index` for the matches starting in [lo, hi] of segment `seg` that earlier calls
+// of this scan have not searched for.
+void search_starts(Engine::Scratch& s, std::uint32_t index, std::uint64_t lo, std::uint64_t hi, Segment seg) {
+  if (seg.begin >= seg.end) return;
+  lo = std::max(lo, seg.begin);
+  hi = std::min(hi, seg.end - 1);
+  if (lo > hi) return;
+  auto& w = s.covered[index];
+  const Engine::Scratch::Window old = w;
+  if (old.lo <= old.hi && lo >= old.lo && hi <= old.hi) return;
+  if (old.lo > old.hi || hi + 1 < old.lo || lo > old.hi + 1) {  // nothing searched next to it
+    w = {lo, hi};
+    search_range(s, index, lo, hi, seg);
+    return;
+  }
+  w = {std::min(lo, old.lo), std::max(hi, old.hi)};
+  if (lo < old.lo) search_range(s, index, lo, old.lo - 1, seg);
+  if (!s.failure && hi > old.hi) search_range(s, index, old.hi + 1, hi, seg);
 }
 
 // How far past the latest start a hit can have, a regex-prefiltered confirmation also searches:
