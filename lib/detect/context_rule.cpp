@@ -131,6 +131,48 @@ std::string context_lead_regex() {
   return out + ')';
 }
 
+std::vector<std::string> context_gate_regexes() {
+  // What a value's first characters are made of in every context rule the engine gates (it
+  // checks each rule's examples against these before it gates it).
+  constexpr std::string_view kValueStart = R"([A-Za-z0-9+/=_.~:!@#%^*\-])";
+  // Before the operator: the rest of the name (the gap, a vendor word and the tail, when the
+  // secret word comes first), closing quotes or brackets, spaces and a type annotation.
+  constexpr std::string_view kBeforeOperator = R"([\w.\- \t"'`\\\[\]<>?*:+|!]{0,160})";
+  // After it: spaces, quotes in any language's spelling, a block scalar's indicator, one line
+  // break, and an auth scheme word.
+  constexpr std::string_view kAfterOperator =
+      R"([ \t"'`\\(|>+\-\r\nbBrRuUfF@$]{0,64}(?:(?:bearer|token|basic)[ \t]{1,4})?)";
+  const std::string secret = "(?i)" + std::string(kSecretWord);
+  return {
+      secret + std::string(kBeforeOperator) + "(?:[=:,>]|<-)" + std::string(kAfterOperator) +
+          std::string(kValueStart) + "{8}",
+      secret + R"([\w.\-]{0,72}[ \t]{1,8}(?:(?:is|was|are|of|as)[ \t]{1,8})?["'`]?)" + std::string(kValueStart) +
+          "{8}",
+      secret + R"([\w.\-"' \t{]{0,80}\r?\n[ \t]{0,16}-?[ \t]{0,4}(?:value|default)[ \t]{0,4}[:=])",
+  };
+}
+
+std::string context_anchor(std::string_view word) {
+  // Parts too common in code and prose to start a search on their own.
+  static constexpr std::string_view kCommon[] = {
+      "access", "account", "admin", "application", "client", "number", "private", "public", "refresh",
+      "secret", "server", "service", "session", "signing", "master", "token", "password", "login",
+      "credential", "credentials", "license", "internal", "external", "default", "config"};
+  std::string_view best;
+  std::size_t at = 0;
+  bool several = false;
+  while (at <= word.size()) {
+    const std::size_t end = std::min(word.find('_', at), word.size());
+    const std::string_view part = word.substr(at, end - at);
+    several = several || end < word.size();
+    if (part.size() >= 5 && part.size() > best.size() &&
+        std::find(std::begin(kCommon), std::end(kCommon), part) == std::end(kCommon))
+      best = part;
+    at = end + 1;
+  }
+  return several ? std::string(best) : std::string();
+}
+
 std::vector<std::string> context_keywords(const std::vector<std::string>& vendor_words) {
   std::vector<std::string> out;
   for (const auto& word : vendor_words) {

@@ -33,9 +33,25 @@ std::string context_regex(const std::vector<std::string>& vendor_words, std::str
 // matches starting that far before it.
 std::string context_lead_regex();
 
+// Where a context rule's match may be: a secret word, more of the name, how it is given its
+// value, and the value's first characters. Every match of a context rule whose name holds a
+// vendor word holds a secret word, so the engine looks for these few patterns instead of every
+// vendor word (hundreds of literals would slow its prefilter down by half), and for the vendor
+// words only in the text just before where one matched. Each regex is a looser form of one way
+// kAssign gives a value: an operator on the same line, or spaces or a sentence's verb (the
+// value's first 8 characters follow either), or a YAML `value:` or Terraform `default =` on
+// the next line. Their longest match is bounded (vectorscan measures it).
+std::vector<std::string> context_gate_regexes();
+
 // The literals the engine looks for before it tries the rule: each vendor word in every
 // spelling its '_' allows, lowercased.
 std::vector<std::string> context_keywords(const std::vector<std::string>& vendor_words);
+
+// The part of a vendor word or name of several parts ('national_insurance_number') that the
+// engine looks for instead of its every spelling ('insurance'): the longest part of 5 or more
+// letters that is not a word found everywhere in code. Empty when no part will do (then the
+// spellings are the keywords).
+std::string context_anchor(std::string_view word);
 
 // What a vendor word may hold: lowercase letters, digits and '_', 2 to 32 of them, not
 // starting or ending with '_'. Returns the reason when it is not such a word, else empty.

@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <climits>
+#include <functional>
 #include <optional>
 #include <cstring>
 #include <unordered_map>
@@ -37,6 +38,9 @@ constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look
 // makes what lies past the end always the same.
 constexpr std::size_t kJitReadAhead = 64;
 constexpr std::size_t kLookBehind = 256;
+
+// A pattern no text matches (see its use in Engine::build).
+constexpr const char* kNeverMatches = "\\xff\\x00\\xfe\\x01\\xfd\\x02\\xfc\\x03";
 
 // A rule's literal prefix this long replaces keywords that lie elsewhere in its match.
 constexpr std::size_t kMinPrefixKeyword = 6;
@@ -138,14 +142,62 @@ int specificity_of(const Rule& r, bool known) {
   return 2;
 }
 
+bool contains(const std::vector<std::string>& words, const std::string& w) {
+  return std::find(words.begin(), words.end(), w) != words.end();
+}
+
+// A context rule's keywords with each spelling of a word of several parts replaced by the part
+// that anchors it (context_anchor): one literal instead of up to 25 ('social_security_number'
+// has 25 spellings), found wherever the word is, since the rule's lead spans the whole word.
+std::vector<std::string> anchored_keywords(const Rule& r, const std::vector<std::string>& keywords) {
+  if (r.context.empty()) return keywords;
+  std::unordered_map<std::string, std::string> anchor_of;  // spelling -> anchor
+  for (const auto* words : {&r.context, &r.context_names})
+    for (const auto& word : *words)
+      if (std::string anchor = context_anchor(word); !anchor.empty())
+        for (auto& spelling : context_keywords({word})) anchor_of.emplace(std::move(spelling), anchor);
+  std::vector<std::string> out;
+  for (const auto& k : keywords) {
+    const auto it = anchor_of.find(lower(k));
+    out.push_back(it == anchor_of.end() ? k : it->second);
+  }
+  return out;
+}
+
+// Whether the context gates (context_gate_regexes) find each of a context rule's examples
+// within its match: its vendor words are then looked for only before the gates' hits. Personal
+// data's values (short numbers with spaces) are not the token-like values the gates expect.
+bool gate_finds_examples(const Rule& r, const pcre2_code* rule_code, const pcre2_code* gates) {
+  if (r.context.empty() || r.data_class == DataClass::personal) return false;
+  pcre2_match_data* md = pcre2_match_data_create(16, nullptr);
+  bool all = true;
+  for (const auto& example : r.examples) {
+    const auto subject = reinterpret_cast<PCRE2_SPTR>(example.data());
+    if (pcre2_match(rule_code, subject, example.size(), 0, 0, md, nullptr) < 0) {
+      all = false;
+      break;
+    }
+    const PCRE2_SIZE* ov = pcre2_get_ovector_pointer(md);
+    const PCRE2_SIZE ms = ov[0], me = ov[1];
+    if (pcre2_match(gates, subject + ms, me - ms, 0, 0, md, nullptr) < 0) {
+      all = false;
+      break;
+    }
+  }
+  pcre2_match_data_free(md);
+  return all;
+}
+
 }  // namespace
 
 // A pattern of the prefilter database and the rules a hit of it starts: the rules holding a
 // keyword (the pattern is the keyword), or one rule prefiltered by its own regex, or one known
-// secret (the pattern is its value).
+// secret (the pattern is its value), or none: a context gate, whose hits start a search of the
+// vendor words just before them.
 struct PrefilterPattern {
   std::vector<std::uint32_t> rules;
   std::uint32_t keyword_length = 0;  // a keyword's; 0 for a regex or a known secret
+  bool gate = false;
 };
 
 // The rules a dedicated scanner's runs start.
@@ -160,6 +212,11 @@ struct Engine::Impl {
   std::vector<ShapeRules> shapes;
   std::vector<Shape> shape_kinds;  // the shapes of `shapes`, for find_shape_runs
   hs_database_t* db = nullptr;
+  // The vendor words of the gated context rules, searched only before a context gate's hits.
+  std::vector<PrefilterPattern> vendor_patterns;  // by vectorscan id in vendor_db
+  hs_database_t* vendor_db = nullptr;
+  std::uint64_t gate_reach = 0;  // how far before a gate hit's end a vendor word may begin
+  std::uint64_t longest_vendor_word = 0;
   std::vector<PcreCode> allow_regexes;
   std::unordered_set<std::string> allow_values;
   std::unordered_set<std::string> allow_fingerprints;
@@ -171,6 +228,7 @@ struct Engine::Impl {
 
   ~Impl() {
     if (db) hs_free_database(db);
+    if (vendor_db) hs_free_database(vendor_db);
   }
 };
 
@@ -178,6 +236,8 @@ class Engine::Scratch {
  public:
   explicit Scratch(const Impl& impl) : match_data(pcre2_match_data_create(64, nullptr)) {
     if (hs_alloc_scratch(impl.db, &hs) != HS_SUCCESS) throw std::bad_alloc();
+    // Its own: the vendor words are searched from inside the main scan's callback.
+    if (impl.vendor_db && hs_alloc_scratch(impl.vendor_db, &hs_vendor) != HS_SUCCESS) throw std::bad_alloc();
     context = pcre2_match_context_create(nullptr);
     pcre2_set_match_limit(context, kMatchLimit);
     jit_stack = pcre2_jit_stack_create(32 * 1024, 1024 * 1024, nullptr);
@@ -185,12 +245,14 @@ class Engine::Scratch {
   }
   ~Scratch() {
     hs_free_scratch(hs);
+    hs_free_scratch(hs_vendor);
     pcre2_match_data_free(match_data);
     pcre2_match_context_free(context);
     pcre2_jit_stack_free(jit_stack);
   }
 
   hs_scratch_t* hs = nullptr;
+  hs_scratch_t* hs_vendor = nullptr;
   pcre2_match_data* match_data;
   pcre2_match_context* context;
   pcre2_jit_stack* jit_stack;
@@ -204,6 +266,10 @@ class Engine::Scratch {
   };
   std::vector<Window> covered;
   std::vector<Finding> found;
+  // Where the vendor words have been searched for, [lo, hi) (the windows before the context
+  // gates' hits so far, which mostly move forward), and where the window being searched begins.
+  std::uint64_t vendor_lo = 0, vendor_hi = 0;
+  std::uint64_t window_base = 0;
   // The buffer's end from tail_start on, copied with zeros after it (kJitReadAhead) the first
   // time a window reaches it, and shared by the later ones of the scan.
   std::string tail;
@@ -235,43 +301,89 @@ Engine::~Engine() = default;
 
 namespace {
 
-// Cache entry: magic, rule count, each rule's max width, each rule's min width, then the
-// serialized database.
-constexpr std::string_view kCacheMagic = "x420hs3";
+// Cache entry: magic, rule count, each rule's max width, each rule's min width, the length of
+// the serialized main database, it, then the serialized vendor-word database (none: empty).
+constexpr std::string_view kCacheMagic = "x420hs4";
 
-std::string cache_key(const std::vector<std::string>& patterns, const std::vector<std::string>& regexes) {
+std::string cache_key(const std::vector<std::string>& patterns, const std::vector<std::string>& vendor_patterns,
+                      const std::vector<std::string>& regexes) {
   std::string material = std::string(kCacheMagic) + '\0' + hs_version() + '\0';
   for (const auto& p : patterns) material.append(p).push_back('\0');
+  material.push_back('\2');
+  for (const auto& p : vendor_patterns) material.append(p).push_back('\0');
   material.push_back('\1');
   for (const auto& r : regexes) material.append(r).push_back('\0');
   static const crypto::SecretBytes kKey(reinterpret_cast<const std::uint8_t*>("x420 engine cache key v1 ......"), 32);
   return crypto::hex_of(crypto::keyed_hash(kKey, material));
 }
 
-// Restores the database and widths from a cache entry; false if it is not usable here.
-bool load_cached(std::string_view bytes, std::size_t count, hs_database_t** db,
-                 std::vector<std::uint32_t>& widths) {
-  const std::size_t header = kCacheMagic.size() + 4 + 8 * count;
+// Restores the databases and widths from a cache entry; false if it is not usable here.
+bool load_cached(std::string_view bytes, std::size_t count, bool want_vendor, hs_database_t** db,
+                 hs_database_t** vendor_db, std::vector<std::uint32_t>& widths) {
+  const std::size_t header = kCacheMagic.size() + 4 + 8 * count + 8;
   if (bytes.size() <= header || bytes.substr(0, kCacheMagic.size()) != kCacheMagic) return false;
   std::uint32_t n = 0;
   std::memcpy(&n, bytes.data() + kCacheMagic.size(), 4);
   if (n != count) return false;
   widths.resize(2 * count);
   std::memcpy(widths.data(), bytes.data() + kCacheMagic.size() + 4, 8 * count);
-  return hs_deserialize_database(bytes.data() + header, bytes.size() - header, db) == HS_SUCCESS;
+  std::uint64_t main_length = 0;
+  std::memcpy(&main_length, bytes.data() + header - 8, 8);
+  if (main_length == 0 || main_length > bytes.size() - header) return false;
+  const std::string_view vendor = bytes.substr(header + main_length);
+  if (vendor.empty() == want_vendor) return false;
+  if (hs_deserialize_database(bytes.data() + header, main_length, db) != HS_SUCCESS) return false;
+  if (want_vendor && hs_deserialize_database(vendor.data(), vendor.size(), vendor_db) != HS_SUCCESS) {
+    hs_free_database(*db);
+    *db = nullptr;
+    return false;
+  }
+  return true;
 }
 
-std::string make_cached(hs_database_t* db, const std::vector<std::uint32_t>& widths) {
-  char* serialized = nullptr;
+std::string serialized(hs_database_t* db) {
+  if (!db) return {};
+  char* bytes = nullptr;
   std::size_t length = 0;
-  if (hs_serialize_database(db, &serialized, &length) != HS_SUCCESS) return {};
+  if (hs_serialize_database(db, &bytes, &length) != HS_SUCCESS) return {};
+  std::string out(bytes, length);
+  std::free(bytes);
+  return out;
+}
+
+std::string make_cached(hs_database_t* db, hs_database_t* vendor_db, const std::vector<std::uint32_t>& widths) {
+  const std::string main = serialized(db), vendor = serialized(vendor_db);
+  if (main.empty() || (vendor_db && vendor.empty())) return {};
   std::string out(kCacheMagic);
   const auto n = static_cast<std::uint32_t>(widths.size() / 2);
   out.append(reinterpret_cast<const char*>(&n), 4);
   out.append(reinterpret_cast<const char*>(widths.data()), 4 * widths.size());
-  out.append(serialized, length);
-  std::free(serialized);
+  const std::uint64_t main_length = main.size();
+  out.append(reinterpret_cast<const char*>(&main_length), 8);
+  out.append(main);
+  out.append(vendor);
   return out;
+}
+
+// Compiles literal or regex patterns into one block-mode database. `what` names a pattern's
+// rule in the error.
+Result<hs_database_t*> compile_database(const std::vector<std::string>& patterns, const std::vector<unsigned>& flags,
+                                        const std::function<std::string(int)>& what) {
+  std::vector<const char*> cpatterns;
+  std::vector<unsigned> ids;
+  for (const auto& p : patterns) {
+    ids.push_back(static_cast<unsigned>(cpatterns.size()));
+    cpatterns.push_back(p.c_str());
+  }
+  hs_database_t* db = nullptr;
+  hs_compile_error_t* err = nullptr;
+  if (hs_compile_multi(cpatterns.data(), flags.data(), ids.data(), static_cast<unsigned>(cpatterns.size()),
+                       HS_MODE_BLOCK, nullptr, &db, &err) != HS_SUCCESS) {
+    Error e = make_error(ErrorKind::usage, what(err->expression) + "pattern database does not compile: " + err->message);
+    hs_free_compile_error(err);
+    return e;
+  }
+  return db;
 }
 
 // The span bounds come from the rule's own regex; the database gets the relaxed form.
@@ -358,12 +470,25 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
   const auto context_lead = max_width_of(context_lead_regex(), "the context rules' lead", lead_flags);
   if (!context_lead) return context_lead.error();
 
-  // The prefilter: every keyword once, caseless, starting all the rules that hold it; a rule
-  // without keywords by its relaxed regex; a known secret by its value.
-  std::vector<std::string> patterns;
-  std::vector<unsigned> pattern_flags;
+  // The context gates, as one regex for checking the examples of the rules they would gate.
+  const std::vector<std::string> gates = context_gate_regexes();
+  PcreCode gate_check;
   {
-    std::unordered_map<std::string, std::size_t> keyword_pattern;
+    std::string any;
+    for (const auto& g : gates) any += (any.empty() ? "(?:" : "|(?:") + g + ")";
+    auto code = compile_pcre(any, "the context gates");
+    if (!code) return code.error();
+    gate_check = std::move(code.value());
+  }
+
+  // The prefilter: every keyword once, caseless, starting all the rules that hold it; a rule
+  // without keywords by its relaxed regex; a known secret by its value. The vendor words of the
+  // gated context rules go to a database of their own, and the gates to the main one.
+  std::vector<std::string> patterns, vendor_patterns;
+  std::vector<unsigned> pattern_flags;
+  std::size_t longest_vendor_word = 0;
+  {
+    std::unordered_map<std::string, std::size_t> keyword_pattern, vendor_pattern;
     for (std::size_t i = 0; i < impl->rules.size(); ++i) {
       const auto& c = impl->rules[i];
       const auto index = static_cast<std::uint32_t>(i);
@@ -383,7 +508,21 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         it->rules.push_back(index);
         continue;
       }
-      std::vector<std::string> keywords = minimal_keywords(c.rule.keywords);
+      std::vector<std::string> keywords = minimal_keywords(anchored_keywords(c.rule, c.rule.keywords));
+      // A gated context rule's vendor words are its keywords in the vendor database; its whole
+      // names (which need no secret word) and other keywords stay in the main one.
+      std::vector<std::string> vendor_keywords;
+      if (gate_finds_examples(c.rule, c.code.get(), gate_check.get())) {
+        const auto vendor_spellings = context_keywords(c.rule.context);
+        const auto name_spellings = context_keywords(c.rule.context_names);
+        std::vector<std::string> vendor, rest;
+        for (const auto& k : c.rule.keywords) {
+          const std::string l = lower(k);
+          (contains(vendor_spellings, l) && !contains(name_spellings, l) ? vendor : rest).push_back(l);
+        }
+        vendor_keywords = minimal_keywords(anchored_keywords(c.rule, vendor));
+        keywords = minimal_keywords(anchored_keywords(c.rule, rest));
+      }
       // Most vendors' tokens start with their keyword ("ghp_", "sk-ant-api0", "eyJ"). A literal
       // every match begins with is a keyword of its own: where the rule's keywords lie
       // elsewhere, a long enough one is the better gate ("authorization" rather than "bearer").
@@ -405,11 +544,22 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
       // begins close before them, and none is a two-letter word found everywhere.
       const bool cheap = lead != SIZE_MAX && std::none_of(keywords.begin(), keywords.end(),
                                                           [](const std::string& k) { return k.size() < 3; });
-      const bool gated = !keywords.empty() &&
-                         (cheap || std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
-                                                [](const std::string& k) { return common_keyword(lower(k)); }));
+      const bool gated = !vendor_keywords.empty() ||
+                         (!keywords.empty() &&
+                          (cheap || std::none_of(c.rule.keywords.begin(), c.rule.keywords.end(),
+                                                 [](const std::string& k) { return common_keyword(lower(k)); })));
       impl->rules[i].by_keyword = gated;
       if (lead != SIZE_MAX) impl->rules[i].keyword_lead = static_cast<std::uint32_t>(lead);
+      for (const std::string& k : vendor_keywords) {
+        auto [it, fresh] = vendor_pattern.try_emplace(k, vendor_patterns.size());
+        if (fresh) {
+          vendor_patterns.push_back(escape_literal(k));
+          impl->vendor_patterns.push_back({{}, static_cast<std::uint32_t>(k.size())});
+          longest_vendor_word = std::max(longest_vendor_word, k.size());
+        }
+        auto& starts = impl->vendor_patterns[it->second].rules;
+        if (starts.empty() || starts.back() != index) starts.push_back(index);
+      }
       if (!gated) {
         unsigned f = 0;
         if (auto width = max_width_of(regexes[i], "rule " + c.rule.id, f); !width) return width.error();
@@ -429,24 +579,44 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
         if (starts.empty() || starts.back() != index) starts.push_back(index);
       }
     }
-    // A pattern that never matches keeps the database from being empty (every rule has a
+    if (!vendor_patterns.empty()) {
+      std::uint64_t widest = 0;
+      for (const auto& g : gates) {
+        unsigned f = 0;
+        const auto width = max_width_of(g, "a context gate", f);
+        if (!width) return width.error();
+        widest = std::max<std::uint64_t>(widest, *width);
+        patterns.push_back(g);
+        pattern_flags.push_back(0);
+        impl->patterns.push_back({{}, 0, true});
+      }
+      // A gate's match begins at the secret word; the vendor word may come before it, the
+      // name's gap apart (the context lead is the secret word and that gap).
+      impl->gate_reach = widest + *context_lead + longest_vendor_word;
+      impl->longest_vendor_word = longest_vendor_word;
+    }
+    // A pattern that never matches keeps a database from being empty (every rule has a
     // dedicated scanner) and from holding exactly two patterns: vectorscan 5.4.9 (Debian 12)
     // misses a literal of a two-pattern database at some offsets of a buffer under about 130
     // bytes, such as "AZDO" 64 bytes into a 75-byte one (engine_test holds it to this).
     if (patterns.empty() || patterns.size() == 2) {
-      patterns.push_back("\\xff\\x00\\xfe\\x01\\xfd\\x02\\xfc\\x03");
+      patterns.push_back(kNeverMatches);
       pattern_flags.push_back(0);
       impl->patterns.push_back({});
+    }
+    if (vendor_patterns.size() == 2) {
+      vendor_patterns.push_back(kNeverMatches);
+      impl->vendor_patterns.push_back({});
     }
   }
 
   const bool cacheable = config.cache && config.known_secrets.empty();
-  const std::string key = cacheable ? cache_key(patterns, regexes) : std::string();
+  const std::string key = cacheable ? cache_key(patterns, vendor_patterns, regexes) : std::string();
   std::vector<std::uint32_t> widths;
   bool cached = false;
   if (cacheable)
     if (auto bytes = config.cache->load(key))
-      cached = load_cached(*bytes, regexes.size(), &impl->db, widths);
+      cached = load_cached(*bytes, regexes.size(), !vendor_patterns.empty(), &impl->db, &impl->vendor_db, widths);
 
   if (!cached) {
     widths.assign(2 * regexes.size(), 0);  // the max widths, then the min widths
@@ -457,24 +627,22 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
       if (!width) return width.error();
       widths[i] = *width;
     }
-    std::vector<const char*> cpatterns;
-    std::vector<unsigned> ids;
-    for (const auto& p : patterns) {
-      ids.push_back(static_cast<unsigned>(cpatterns.size()));
-      cpatterns.push_back(p.c_str());
+    const auto named = [&](const std::vector<PrefilterPattern>& of) {
+      return [&](int expression) {
+        if (expression < 0 || of[expression].rules.empty()) return std::string();
+        return "rule " + impl->rules[of[expression].rules.front()].rule.id + ": ";
+      };
+    };
+    auto db = compile_database(patterns, pattern_flags, named(impl->patterns));
+    if (!db) return db.error();
+    impl->db = *db;
+    if (!vendor_patterns.empty()) {
+      auto vendor_db = compile_database(vendor_patterns, std::vector<unsigned>(vendor_patterns.size(), HS_FLAG_CASELESS),
+                                        named(impl->vendor_patterns));
+      if (!vendor_db) return vendor_db.error();
+      impl->vendor_db = *vendor_db;
     }
-    hs_compile_error_t* err = nullptr;
-    if (hs_compile_multi(cpatterns.data(), pattern_flags.data(), ids.data(),
-                         static_cast<unsigned>(cpatterns.size()), HS_MODE_BLOCK, nullptr, &impl->db,
-                         &err) != HS_SUCCESS) {
-      std::string which;
-      if (err->expression >= 0 && !impl->patterns[err->expression].rules.empty())
-        which = "rule " + impl->rules[impl->patterns[err->expression].rules.front()].rule.id + ": ";
-      Error e = make_error(ErrorKind::usage, which + "pattern database does not compile: " + err->message);
-      hs_free_compile_error(err);
-      return e;
-    }
-    if (cacheable) config.cache->store(key, make_cached(impl->db, widths));
+    if (cacheable) config.cache->store(key, make_cached(impl->db, impl->vendor_db, widths));
   }
   for (std::size_t i = 0; i < regexes.size(); ++i) {
     impl->rules[i].max_width = widths[i];
@@ -765,10 +933,61 @@ void confirm(Engine::Scratch& s, std::uint32_t index, std::uint64_t from, std::u
   confirm_in(s, index, to, seg);
 }
 
+int on_vendor_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int, void* ctx) {
+  auto& s = *static_cast<Engine::Scratch*>(ctx);
+  const PrefilterPattern& p = s.impl->vendor_patterns[id];
+  const std::uint64_t end = s.window_base + to;
+  for (const std::uint32_t rule : p.rules) {
+    confirm(s, rule, end - p.keyword_length, end);
+    if (s.failure) return 1;
+  }
+  return 0;
+}
+
+// Searches the vendor words in [lo, hi) and confirms the rules of each one found.
+bool search_vendor_window(Engine::Scratch& s, std::uint64_t lo, std::uint64_t hi) {
+  if (lo >= hi) return true;
+  s.window_base = lo;
+  const hs_error_t rc = hs_scan(s.impl->vendor_db, s.data.data() + lo, static_cast<unsigned>(hi - lo), 0,
+                                s.hs_vendor, on_vendor_match, &s);
+  if (rc != HS_SUCCESS && rc != HS_SCAN_TERMINATED && !s.failure)
+    s.failure = make_error(ErrorKind::internal, "vectorscan failed with code " + std::to_string(rc));
+  return !s.failure;
+}
+
+// A context gate matched up to `to`: a gated context rule's match may be there, its vendor word
+// before the gate's match. Searches the window before `to` that earlier gates' windows left.
+void search_vendor_words(Engine::Scratch& s, std::uint64_t to) {
+  const auto& impl = *s.impl;
+  const Segment seg = segment_at(s, to - 1);
+  const std::uint64_t lo = std::max<std::uint64_t>(seg.begin, to > impl.gate_reach ? to - impl.gate_reach : 0);
+  std::uint64_t& from = s.vendor_lo;
+  std::uint64_t& until = s.vendor_hi;
+  if (from < until && lo >= from && to <= until) return;  // searched already
+  if (from >= until || to < from || lo > until) {  // apart from what was searched
+    from = lo;
+    until = to;
+    search_vendor_window(s, lo, to);
+    return;
+  }
+  // Only the new part is searched, from a word's length inside the old range, so a word
+  // reaching across its edge is found (one found twice is searched for once: search_starts).
+  const std::uint64_t old_from = from, old_until = until;
+  from = std::min(from, lo);
+  until = std::max(until, to);
+  const std::uint64_t word = s.impl->longest_vendor_word;
+  if (lo < old_from && !search_vendor_window(s, lo, std::min(to, old_from + word))) return;
+  if (to > old_until) search_vendor_window(s, std::max(lo, old_until > word ? old_until - word : 0), to);
+}
+
 int on_prefilter_match(unsigned int id, unsigned long long, unsigned long long to, unsigned int,
                        void* ctx) {
   auto& s = *static_cast<Engine::Scratch*>(ctx);
   const PrefilterPattern& p = s.impl->patterns[id];
+  if (p.gate) {
+    search_vendor_words(s, to);
+    return s.failure ? 1 : 0;
+  }
   for (const std::uint32_t rule : p.rules) {
     confirm(s, rule, to - p.keyword_length, to);
     if (s.failure) return 1;  // non-zero stops the scan
@@ -830,6 +1049,7 @@ std::vector<Finding> Engine::scan(std::string_view data, Scratch& s,
   s.failure.reset();
   s.covered.assign(impl_->rules.size(), {});
   s.tail_ready = false;
+  s.vendor_lo = s.vendor_hi = 0;
   if (data.empty()) return {};
   s.marker_present = impl_->inline_allow &&
                      ::memmem(data.data(), data.size(), kInlineAllow.data(), kInlineAllow.size()) != nullptr;

@@ -110,3 +110,89 @@ TEST_CASE("a rule file's context rule is refused when it is malformed, naming th
   REQUIRE_FALSE(d.ok());
   CHECK_THAT(d.error().message, Catch::Contains("value is for context rules"));
 }
+
+// The engine looks for a gated context rule's vendor words only just before where a context gate
+// matched (Engine::build): this holds it to finding every match however the text around lies.
+TEST_CASE("a gated context rule is found wherever it stands among other assignments") {
+  auto e = adafruit_engine();
+  auto scratch = e->make_scratch();
+  // Lines the gates match (a secret word, an operator and a value) without a vendor word, dense.
+  std::string noise;
+  for (int i = 0; i < 40; ++i) noise += "private_key_" + std::to_string(i) + " = \"abcdefgh12345678\"\n";
+  const std::vector<std::string> lines = {
+      "adafruit_key = \"" + std::string(kValue) + "\"\n",              // the vendor first
+      "key for the adafruit feed: " + std::string(kValue) + "\n",      // the secret word first
+      "ADAFRUIT_IO_KEY " + std::string(kValue) + "\n",                 // spaces only
+      "- name: ADAFRUIT_TOKEN\n  value: " + std::string(kValue) + "\n", // the value on the next line
+  };
+  std::string text;
+  std::size_t expected = 0;
+  for (int round = 0; round < 3; ++round)
+    for (const auto& line : lines) {
+      text += noise.substr(0, static_cast<std::size_t>(round) * 333 % noise.size());
+      text += line;
+      ++expected;
+    }
+  // Two on one line: the second's window overlaps the first's.
+  text += "adafruit_key=" + std::string(kValue) + " adafruit_token=" + std::string(kValue) + "\n";
+  expected += 2;
+  const auto f = e->scan(text, *scratch);
+  CHECK(f.size() == expected);
+  for (const auto& finding : f) CHECK(text.substr(finding.start, finding.end - finding.start) == kValue);
+  // At the very start of the buffer, and split into segments with the match in the second.
+  const std::string first = "adafruit_key: " + std::string(kValue);
+  CHECK(found_in(*e, first) == kValue);
+  const std::string joined = noise + first;
+  const std::vector<std::uint64_t> starts = {0, noise.size()};
+  CHECK(e->scan(joined, *scratch, starts).size() == 1);
+  // A match may not reach across segments: the name in one, the value in the next.
+  const std::string split = "adafruit_key: " + std::string(kValue);
+  const std::vector<std::uint64_t> cut = {0, 10};
+  CHECK(e->scan(split, *scratch, cut).empty());
+}
+
+TEST_CASE("a context rule whose values the gates cannot see is still found by its vendor words") {
+  // Four digits: shorter than the value a gate wants after its operator.
+  auto file = parse_rule_file(R"(
+[[rule]]
+id = 'acme.pin'
+context = ['acme']
+value = '[0-9]{4}'
+examples = ['acme_key = 4821']
+)", "test.toml");
+  if (!file) FAIL(file.error().message);
+  EngineConfig c;
+  c.rules = file.value().rules;
+  auto e = test::build(std::move(c));
+  CHECK(found_in(*e, std::string(5000, ' ') + "\nACME_KEY = 7392\n") == "7392");
+  CHECK(found_in(*e, "the acme key is 7392 now") == "7392");
+}
+
+TEST_CASE("the context gates match every syntax a context rule is written in") {
+  // Each gate is a superset of one of the ways a context regex gives a value; this holds them
+  // to the syntaxes of the first test case, checked on their own.
+  const auto gates = context_gate_regexes();
+  REQUIRE(gates.size() == 3);
+  const std::string v(kValue);
+  const std::vector<std::string> forms = {
+      "adafruitToken := \"" + v + "\"",       "<adafruit_token>" + v + "</adafruit_token>",
+      "setProperty(\"ADAFRUIT_TOKEN\", \"" + v + "\")", "--adafruit-token " + v,
+      "adafruit_key = b'" + v + "'",          "\\\"adafruit_key\\\": \\\"" + v + "\\\"",
+      "Authorization for adafruit: Bearer " + v, "adafruit_key <- \"" + v + "\"",
+      "variable \"adafruit_token\" {\n  default = \"" + v + "\"", "adafruit_token: |\n  " + v,
+      "my adafruit key is " + v,              "var adafruitKey string = \"" + v + "\"",
+  };
+  for (const auto& form : forms) {
+    EngineConfig c;
+    for (std::size_t i = 0; i < gates.size(); ++i) {
+      Rule r;
+      r.id = "gate" + std::to_string(i);
+      r.regex = gates[i];
+      c.rules.push_back(r);
+    }
+    auto e = test::build(std::move(c));
+    auto scratch = e->make_scratch();
+    INFO(form);
+    CHECK_FALSE(e->scan(form, *scratch).empty());
+  }
+}

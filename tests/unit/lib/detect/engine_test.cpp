@@ -3,7 +3,10 @@
 // by what they find.
 #include <catch2/catch.hpp>
 
+#include <map>
+
 #include "lib/detect/engine.h"
+#include "lib/detect/rule.h"
 #include "support/engines.h"
 
 using namespace x420;
@@ -274,4 +277,60 @@ TEST_CASE("keywords are found at every offset whatever how many the prefilter ho
       }
     }
   }
+}
+
+namespace {
+
+// A cache in memory that counts its use and can spoil what it holds.
+class MemoryCache final : public CompiledCache {
+ public:
+  std::optional<std::string> load(std::string_view key) override {
+    ++loads;
+    const auto it = entries.find(std::string(key));
+    if (it == entries.end()) return std::nullopt;
+    ++hits;
+    return it->second;
+  }
+  void store(std::string_view key, std::string_view bytes) override {
+    ++stores;
+    entries[std::string(key)] = std::string(bytes);
+  }
+  std::map<std::string, std::string> entries;
+  int loads = 0, hits = 0, stores = 0;
+};
+
+}  // namespace
+
+TEST_CASE("compiled databases come back from the cache and find the same, and a spoilt entry is rebuilt") {
+  MemoryCache cache;
+  const auto& rules = builtin_rule_file();
+  const auto make = [&] {
+    EngineConfig c;
+    c.rules = rules.rules;
+    c.cache = &cache;
+    return build(std::move(c));
+  };
+  // A keyword rule, a gated context rule (its vendor words in a database of their own) and a
+  // shaped one.
+  const std::string text =
+      kGithub + "\nlinear_client_secret: \"3f9c1a7e5b2d4c6f8a0e1b3d5f7a9c2e\"\ncard 4111 1111 1111 1111\n";
+  auto first = make();
+  CHECK(cache.stores == 1);
+  auto s1 = first->make_scratch();
+  const auto expected = first->scan(text, *s1);
+  REQUIRE(expected.size() == 3);
+  CHECK_FALSE(first->rule(expected[1].rule).context.empty());
+  auto second = make();
+  CHECK(cache.hits == 1);
+  CHECK(cache.stores == 1);
+  auto s2 = second->make_scratch();
+  const auto again = second->scan(text, *s2);
+  REQUIRE(again.size() == expected.size());
+  for (std::size_t i = 0; i < again.size(); ++i) CHECK(again[i].start == expected[i].start);
+  // Cut short, the entry is not used: the engine compiles again and stores a good one.
+  for (auto& [key, bytes] : cache.entries) bytes.resize(bytes.size() / 2);
+  auto third = make();
+  CHECK(cache.stores == 2);
+  auto s3 = third->make_scratch();
+  CHECK(third->scan(text, *s3).size() == expected.size());
 }
