@@ -238,10 +238,12 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
   for (auto [key, out] : {std::pair{"keywords", &r.keywords}, std::pair{"examples", &r.examples},
                           std::pair{"negative_examples", &r.negative_examples}})
     if (auto s = read_strings(source, t, key, *out); !s) return s.error();
+  // A context rule with a shape is tried where its shape is found, not at its words.
   std::vector<std::string> marks = r.context;
   marks.insert(marks.end(), r.context_names.begin(), r.context_names.end());
-  for (auto& word : context_keywords(marks))
-    if (std::find(r.keywords.begin(), r.keywords.end(), word) == r.keywords.end()) r.keywords.push_back(std::move(word));
+  if (r.shape == Shape::none)
+    for (auto& word : context_keywords(marks))
+      if (std::find(r.keywords.begin(), r.keywords.end(), word) == r.keywords.end()) r.keywords.push_back(std::move(word));
   if (auto problem = keyword_problem(r); !problem.empty()) return bad(source, t, "rule " + r.id + ": " + problem);
   if (r.examples.empty())
     return bad(source, t, "rule " + r.id + " needs at least one example (a string it must find)");
