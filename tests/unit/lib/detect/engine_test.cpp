@@ -277,6 +277,21 @@ TEST_CASE("keywords are found at every offset whatever how many the prefilter ho
       }
     }
   }
+  // Four caseless keywords of one rule, as the ADO connection-string rule has: vectorscan missed
+  // "Pwd=" at 330 of these placements without the engine's workaround.
+  Rule ado = rule("t.ado", R"((?i)(?:password|pwd) ?=([a-z0-9]{8}))", 1);
+  ado.keywords = {"password=", "password =", "pwd=", "pwd ="};
+  EngineConfig c;
+  c.rules = {ado};
+  auto e = build(std::move(c));
+  auto s = e->make_scratch();
+  for (std::size_t length = 12; length < 200; ++length)
+    for (std::size_t at = 0; at + 12 <= length; ++at) {
+      std::string text(length, 'a');
+      text.replace(at, 12, "Pwd=k8v2m0x7");
+      INFO(at << " bytes into a " << length << "-byte buffer");
+      REQUIRE(e->scan(text, *s).size() == 1);
+    }
 }
 
 namespace {
