@@ -1,7 +1,8 @@
-// The detection engine: one pass of a vectorscan multi-pattern prefilter over the bytes, then
-// PCRE2 (JIT) confirms each rule only for the matches that can hold a place the prefilter
-// reported (starting at most the rule's lead before a keyword, ending at a regex hit), then
-// validators, entropy gates and the allowlist. It takes bytes and returns spans:
+// The detection engine: one pass of a vectorscan multi-pattern prefilter over the bytes (the
+// context rules' vendor words only before where a context gate matched, from a second
+// database), then PCRE2 (JIT) confirms each rule only for the matches that can hold a place the
+// prefilter reported (starting at most the rule's lead before a keyword, ending at a regex hit),
+// then validators, entropy gates and the allowlist. It takes bytes and returns spans:
 // no files, no logging, no allocation that grows with the input beyond the findings.
 //
 // Built once (compiling the pattern database takes milliseconds to a second), then shared by
