@@ -39,6 +39,10 @@ constexpr std::size_t kInlineAllowReach = 4096;  // how far along a line to look
 constexpr std::size_t kJitReadAhead = 64;
 constexpr std::size_t kLookBehind = 256;
 
+// The gates are used when at least this many context rules can go behind them (the built-in
+// set has 253).
+constexpr std::size_t kMinGatedRules = 32;
+
 // A pattern no text matches (see its use in Engine::build).
 constexpr const char* kNeverMatches = "\\xff\\x00\\xfe\\x01\\xfd\\x02\\xfc\\x03";
 
@@ -487,6 +491,19 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
   std::vector<std::string> patterns, vendor_patterns;
   std::vector<unsigned> pattern_flags;
   std::size_t longest_vendor_word = 0;
+  // The rules whose vendor words go behind the gates; none when they are few, since the gates
+  // cost a database about 150 ms more to compile and pay for that only with many vendor words.
+  std::vector<bool> behind_gates(impl->rules.size(), false);
+  {
+    std::size_t count = 0;
+    for (std::size_t i = 0; i < impl->rules.size(); ++i) {
+      const auto& c = impl->rules[i];
+      behind_gates[i] = !c.known_length && shape_of(c.rule) == Shape::none &&
+                        gate_finds_examples(c.rule, c.code.get(), gate_check.get());
+      count += behind_gates[i];
+    }
+    if (count < kMinGatedRules) behind_gates.assign(behind_gates.size(), false);
+  }
   {
     std::unordered_map<std::string, std::size_t> keyword_pattern, vendor_pattern;
     for (std::size_t i = 0; i < impl->rules.size(); ++i) {
@@ -512,7 +529,7 @@ Result<std::unique_ptr<Engine>> Engine::build(EngineConfig config) {
       // A gated context rule's vendor words are its keywords in the vendor database; its whole
       // names (which need no secret word) and other keywords stay in the main one.
       std::vector<std::string> vendor_keywords;
-      if (gate_finds_examples(c.rule, c.code.get(), gate_check.get())) {
+      if (behind_gates[i]) {
         const auto vendor_spellings = context_keywords(c.rule.context);
         const auto name_spellings = context_keywords(c.rule.context_names);
         std::vector<std::string> vendor, rest;

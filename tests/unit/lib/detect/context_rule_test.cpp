@@ -111,19 +111,21 @@ TEST_CASE("a rule file's context rule is refused when it is malformed, naming th
   CHECK_THAT(d.error().message, Catch::Contains("value is for context rules"));
 }
 
-// The engine looks for a gated context rule's vendor words only just before where a context gate
-// matched (Engine::build): this holds it to finding every match however the text around lies.
+// With many context rules (the built-in set), the engine looks for their vendor words only just
+// before where a context gate matched (Engine::build): this holds it to finding every match
+// however the text around it lies. linear.client_secret is one of them: 'linear' and 32 hex.
 TEST_CASE("a gated context rule is found wherever it stands among other assignments") {
-  auto e = adafruit_engine();
+  auto e = test::builtin_engine();
   auto scratch = e->make_scratch();
+  const std::string v = "3f9c1a7e5b2d4c6f8a0e1b3d5f7a9c2e";
   // Lines the gates match (a secret word, an operator and a value) without a vendor word, dense.
   std::string noise;
   for (int i = 0; i < 40; ++i) noise += "private_key_" + std::to_string(i) + " = \"abcdefgh12345678\"\n";
   const std::vector<std::string> lines = {
-      "adafruit_key = \"" + std::string(kValue) + "\"\n",              // the vendor first
-      "key for the adafruit feed: " + std::string(kValue) + "\n",      // the secret word first
-      "ADAFRUIT_IO_KEY " + std::string(kValue) + "\n",                 // spaces only
-      "- name: ADAFRUIT_TOKEN\n  value: " + std::string(kValue) + "\n", // the value on the next line
+      "linear_client_secret = \"" + v + "\"\n",           // the vendor first
+      "secret for the linear app: " + v + "\n",             // the secret word first
+      "LINEAR_CLIENT_SECRET " + v + "\n",                   // spaces only
+      "- name: LINEAR_SECRET\n  value: " + v + "\n",        // the value on the next line
   };
   std::string text;
   std::size_t expected = 0;
@@ -134,21 +136,20 @@ TEST_CASE("a gated context rule is found wherever it stands among other assignme
       ++expected;
     }
   // Two on one line: the second's window overlaps the first's.
-  text += "adafruit_key=" + std::string(kValue) + " adafruit_token=" + std::string(kValue) + "\n";
+  text += "linear_secret=" + v + " linear_token=" + v + "\n";
   expected += 2;
   const auto f = e->scan(text, *scratch);
   CHECK(f.size() == expected);
-  for (const auto& finding : f) CHECK(text.substr(finding.start, finding.end - finding.start) == kValue);
+  for (const auto& finding : f) CHECK(text.substr(finding.start, finding.end - finding.start) == v);
   // At the very start of the buffer, and split into segments with the match in the second.
-  const std::string first = "adafruit_key: " + std::string(kValue);
-  CHECK(found_in(*e, first) == kValue);
+  const std::string first = "linear_secret: " + v;
+  CHECK(found_in(*e, first) == v);
   const std::string joined = noise + first;
   const std::vector<std::uint64_t> starts = {0, noise.size()};
   CHECK(e->scan(joined, *scratch, starts).size() == 1);
   // A match may not reach across segments: the name in one, the value in the next.
-  const std::string split = "adafruit_key: " + std::string(kValue);
   const std::vector<std::uint64_t> cut = {0, 10};
-  CHECK(e->scan(split, *scratch, cut).empty());
+  CHECK(e->scan(first, *scratch, cut).empty());
 }
 
 TEST_CASE("a context rule whose values the gates cannot see is still found by its vendor words") {
