@@ -10,18 +10,23 @@ namespace {
 
 constexpr std::string_view kValue = "q8v2m0x7r4k9p1z6w3n5b8c2d4f6h0j1";  // 32 of [a-z0-9]
 
+// An engine of the rules of a rule file's text.
+std::unique_ptr<Engine> engine_of(std::string_view rule_file) {
+  auto file = parse_rule_file(rule_file, "test.toml");
+  if (!file) FAIL(file.error().message);
+  EngineConfig c;
+  c.rules = file.value().rules;
+  return test::build(std::move(c));
+}
+
 std::unique_ptr<Engine> adafruit_engine() {
-  auto file = parse_rule_file(R"(
+  return engine_of(R"(
 [[rule]]
 id = 'adafruit.api_key'
 context = ['adafruit']
 value = '[a-z0-9_-]{32}'
 examples = ['adafruit_key = "q8v2m0x7r4k9p1z6w3n5b8c2d4f6h0j1"']
-)", "test.toml");
-  if (!file) FAIL(file.error().message);
-  EngineConfig c;
-  c.rules = file.value().rules;
-  return test::build(std::move(c));
+)");
 }
 
 // The value found, or "" when nothing is.
@@ -154,17 +159,7 @@ TEST_CASE("a gated context rule is found wherever it stands among other assignme
 
 TEST_CASE("a context rule whose values the gates cannot see is still found by its vendor words") {
   // Four digits: shorter than the value a gate wants after its operator.
-  auto file = parse_rule_file(R"(
-[[rule]]
-id = 'acme.pin'
-context = ['acme']
-value = '[0-9]{4}'
-examples = ['acme_key = 4821']
-)", "test.toml");
-  if (!file) FAIL(file.error().message);
-  EngineConfig c;
-  c.rules = file.value().rules;
-  auto e = test::build(std::move(c));
+  auto e = engine_of("[[rule]]\nid = 'acme.pin'\ncontext = ['acme']\nvalue = '[0-9]{4}'\nexamples = ['acme_key = 4821']\n");
   CHECK(found_in(*e, std::string(5000, ' ') + "\nACME_KEY = 7392\n") == "7392");
   CHECK(found_in(*e, "the acme key is 7392 now") == "7392");
 }
