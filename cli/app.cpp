@@ -1,9 +1,43 @@
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
+
 #include "cli/cli.h"
 #include "cli/version.h"
 
 namespace x420::cli {
+namespace {
+
+// The global options, as a block for the help of every command below the root: `x420 keys
+// list --help` should not send the user to `x420 --help` to find --json.
+std::string global_options_block(const CLI::App& root) {
+  std::vector<std::pair<std::string, std::string>> rows;
+  for (const CLI::Option* opt : root.get_options()) {
+    if (!opt->nonpositional() || opt == root.get_help_ptr() || opt->get_lnames() == std::vector<std::string>{"version"})
+      continue;
+    std::string names;
+    for (const auto& s : opt->get_snames()) names += "-" + s + ",";
+    for (const auto& l : opt->get_lnames()) names += "--" + l;
+    if (opt->get_items_expected_max() > 0) names += " " + opt->get_type_name();
+    rows.emplace_back(names, opt->get_description());
+  }
+  std::size_t width = 0;
+  for (const auto& r : rows) width = std::max(width, r.first.size());
+  std::string block = "Global options (also before the command):";
+  for (const auto& [names, description] : rows)
+    block += "\n  " + names + std::string(width + 2 - names.size(), ' ') + description;
+  return block;
+}
+
+void add_global_options(CLI::App& app, const std::string& block) {
+  for (CLI::App* sub : app.get_subcommands([](CLI::App*) { return true; })) {
+    const std::string footer = sub->get_footer();
+    sub->footer(footer.empty() ? block : footer + "\n\n" + block);
+    add_global_options(*sub, block);
+  }
+}
+
+}  // namespace
 
 std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   auto app = std::make_unique<CLI::App>(
@@ -45,6 +79,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_kek(*app, inv);
   register_completions(*app, inv);
   register_help(*app, inv);
+  add_global_options(*app, global_options_block(*app));
   return app;
 }
 

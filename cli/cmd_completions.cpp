@@ -7,6 +7,8 @@
 #include "cli/command_tree.h"
 #include "cli/completion_script.h"
 #include "cli/context.h"
+#include "cli/parse_error.h"
+#include "cli/validators.h"
 
 namespace x420::cli {
 
@@ -15,7 +17,7 @@ void register_completions(CLI::App& root, Invocation& inv) {
   auto* completions = root.add_subcommand("completions", "Print the shell completion script");
   completions->add_option("shell", *shell, "bash, zsh or fish")
       ->required()
-      ->check(CLI::IsMember({"bash", "zsh", "fish"}));
+      ->check(one_of({"bash", "zsh", "fish"}));
   completions->footer(
       "Examples:\n"
       "  x420 completions bash > ~/.local/share/bash-completion/completions/x420\n"
@@ -32,6 +34,10 @@ void register_help(CLI::App& root, Invocation& inv) {
   auto words = std::make_shared<std::vector<std::string>>();
   auto* help = root.add_subcommand("help", "Show help for a command (x420 help keys rotate)");
   help->add_option("command", *words, "The command, e.g. keys create");
+  help->footer(
+      "Examples:\n"
+      "  x420 help keys rotate\n"
+      "  x420 help serve");
   CLI::App* root_ptr = &root;
   inv.actions[help] = [words, root_ptr](Context& ctx) {
     CLI::App* target = root_ptr;
@@ -41,12 +47,24 @@ void register_help(CLI::App& root, Invocation& inv) {
         next = target->get_subcommand(w);
       } catch (const CLI::OptionNotFound&) {
       }
-      if (!next)
-        return ctx.fail(make_error(ErrorKind::usage, "no command '" + join_path(*words) +
-                                                         "' (x420 --help lists the commands)"));
+      if (!next) {
+        std::vector<std::string> names;
+        for (const CLI::App* sub : target->get_subcommands([](const CLI::App*) { return true; }))
+          names.push_back(sub->get_name());
+        const auto near = did_you_mean(w, names);
+        const bool shown = near || (w.size() <= 16 && w.find_first_not_of("abcdefghijklmnopqrstuvwxyz-") == std::string::npos);
+        return ctx.fail(make_error(ErrorKind::usage, "no command " + (shown ? "'" + w + "' " : std::string()) + "in '" +
+                                                         command_path(*target) + "'" +
+                                                         (near ? " (did you mean '" + *near + "'?)" : "") +
+                                                         "; `x420 --help` lists the commands"));
+      }
       target = next;
     }
-    std::cout << target->help();
+    // CLI11 titles a command's help with the path it is given: "Usage: x420 keys rotate".
+    const std::string path = command_path(*target);
+    const auto parent_end = path.rfind(' ');
+    const std::string text = target->help(parent_end == std::string::npos ? "" : path.substr(0, parent_end));
+    std::cout << text << (text.empty() || text.back() != '\n' ? "\n" : "");
     return 0;
   };
 }

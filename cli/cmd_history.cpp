@@ -5,6 +5,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/validators.h"
 #include "lib/common/time_format.h"
 #include "lib/service/json_views.h"
 
@@ -73,11 +74,19 @@ void register_history(CLI::App& root, Invocation& inv) {
 
   auto o = std::make_shared<HistoryOptions>();
   auto* list = history->add_subcommand("list", "List conversations, most recently updated first");
-  list->add_option("--limit", o->limit, "At most this many")->check(CLI::Range(1, 100000));
+  list->add_option("--limit", o->limit, "At most this many")->check(whole_number(1, 100000));
+  list->footer(
+      "Examples:\n"
+      "  x420 history list --limit 10\n"
+      "  x420 history list --json | jq -r '.[0].id'");
   inv.actions[list] = [o](Context& ctx) { return run_list(ctx, *o); };
 
   auto* show = history->add_subcommand("show", "Print one conversation's records, decrypted");
   show->add_option("id", o->id, "The conversation's id (from history list)")->required();
+  show->footer(
+      "Examples:\n"
+      "  x420 history show chat-2026-12-01\n"
+      "  x420 history show \"$(x420 history list --json | jq -r '.[0].id')\" --json");
   inv.actions[show] = [o](Context& ctx) { return run_show(ctx, *o); };
 }
 

@@ -49,7 +49,11 @@ void register_init(CLI::App& root, Invocation& inv) {
   init->footer(
       "Safe to run again: an initialised store is left as it is, and a store whose master key\n"
       "is missing is never given a new one.\n"
-      "The master key lives in $XDG_CONFIG_HOME/x420/master.key (mode 0600), or X420_MASTER_KEY.");
+      "The master key lives in $XDG_CONFIG_HOME/x420/master.key (mode 0600), or X420_MASTER_KEY.\n"
+      "Examples:\n"
+      "  x420 init\n"
+      "  x420 init --json | jq -r .operator_token   # the management token, for --server\n"
+      "  x420 --db /srv/x420/x420.db init");
   inv.actions[init] = [](Context& ctx) { return run_init(ctx); };
 }
 

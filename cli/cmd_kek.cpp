@@ -55,7 +55,10 @@ void register_kek(CLI::App& root, Invocation& inv) {
       "under a new key; API keys keep verifying and stored conversations are not re-encrypted (they are\n"
       "under the data keys). The new key is first written to <key file>.new, the transaction commits,\n"
       "then it is renamed over the key file: killed at any point, the store opens with the old key or\n"
-      "the new one, never a mix. Refused while X420_MASTER_KEY is set (the new key must go to a file).");
+      "the new one, never a mix. Refused while X420_MASTER_KEY is set (the new key must go to a file).\n"
+      "Examples:\n"
+      "  x420 kek rotate\n"
+      "  x420 --db /srv/x420/x420.db kek rotate --json");
   inv.actions[rotate] = [](Context& ctx) { return run_rotate(ctx); };
 }
 

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/validators.h"
 #include "cli/views.h"
 #include "lib/common/money.h"
 #include "lib/common/time_format.h"
@@ -193,10 +194,10 @@ void register_keys(CLI::App& root, Invocation& inv) {
       ->type_name("USD");
   create->add_option("--rpm", create_opts->rpm, "Requests per minute allowed")
       ->type_name("N")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   create->add_option("--tpm", create_opts->tpm, "Tokens per minute allowed")
       ->type_name("N")
-      ->check(CLI::PositiveNumber);
+      ->check(whole_number(1));
   create->add_option("--expires", create_opts->expires, "Expire after this long (30d, 12h, 2w)")
       ->type_name("DURATION");
   create->add_flag("--no-log", create_opts->no_log,
@@ -204,12 +205,12 @@ void register_keys(CLI::App& root, Invocation& inv) {
   create->add_option("--redact", create_opts->redact,
                      "Redaction for this key's requests, instead of the server's --redact")
       ->type_name("MODE")
-      ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}));
+      ->check(one_of({"pseudonymize", "mask", "block", "off"}));
   create->add_option("--unscanned-payloads", create_opts->unscanned_payloads,
                      "Encoded payloads that cannot be scanned (images, PDF): forward or refuse, "
                      "instead of the server's --unscanned-payloads")
       ->type_name("POLICY")
-      ->check(CLI::IsMember({"forward", "refuse"}));
+      ->check(one_of({"forward", "refuse"}));
   auto* redact_personal = create->add_flag(
       "--redact-personal", create_opts->redact_personal,
       "Also redact contact data in this key's requests (phone numbers, e-mail and IP addresses, dates "
@@ -232,11 +233,20 @@ void register_keys(CLI::App& root, Invocation& inv) {
   inv.actions[create] = [create_opts](Context& ctx) { return run_create(ctx, *create_opts); };
 
   auto* list = keys->add_subcommand("list", "List the tenant's keys (never their secrets)");
+  list->footer(
+      "Examples:\n"
+      "  x420 keys list\n"
+      "  x420 keys list --json | jq -r '.[] | select(.status == \"active\") | .id'\n"
+      "  x420 --tenant acme keys list");
   inv.actions[list] = [](Context& ctx) { return run_list(ctx); };
 
   auto show_opts = std::make_shared<IdOptions>();
   auto* show = keys->add_subcommand("show", "Show one key's metadata");
   show->add_option("id", show_opts->id, "The key's id (x420 keys list)")->required();
+  show->footer(
+      "Examples:\n"
+      "  x420 keys show 7f3aXk2PqL9m\n"
+      "  x420 keys show 7f3aXk2PqL9m --json | jq -r .status");
   inv.actions[show] = [show_opts](Context& ctx) { return run_show(ctx, *show_opts); };
 
   auto rotate_opts = std::make_shared<IdOptions>();
@@ -254,6 +264,11 @@ void register_keys(CLI::App& root, Invocation& inv) {
   auto revoke_opts = std::make_shared<IdOptions>();
   auto* revoke = keys->add_subcommand("revoke", "Revoke a key: refused from now on");
   revoke->add_option("id", revoke_opts->id, "The key's id (x420 keys list)")->required();
+  revoke->footer(
+      "The key's rows and history stay; its secret is refused from the next request on.\n"
+      "Examples:\n"
+      "  x420 keys revoke 7f3aXk2PqL9m\n"
+      "  x420 keys list --json | jq -r '.[] | select(.name == \"old-ci\") | .id' | xargs -n1 x420 keys revoke");
   inv.actions[revoke] = [revoke_opts](Context& ctx) { return run_revoke(ctx, *revoke_opts); };
 
   auto* verify = keys->add_subcommand("verify", "Check a key read from stdin: exit 0 valid, 3 not");

@@ -12,6 +12,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/detection_setup.h"
+#include "cli/validators.h"
 #include "lib/crypto/random.h"
 #include "lib/detect/redactor.h"
 #include "lib/service/redaction_keys.h"
@@ -139,7 +140,7 @@ void register_redact(CLI::App& root, Invocation& inv) {
   auto* redact = root.add_subcommand("redact", "Print text with its secrets replaced");
   redact->add_option("input", o->input, "File to read; - or nothing reads stdin");
   redact->add_option("--mode", o->mode, "mask: [REDACTED:rule]; pseudonymize: stable placeholders")
-      ->check(CLI::IsMember({"mask", "pseudonymize"}))
+      ->check(one_of({"mask", "pseudonymize"}))
       ->capture_default_str();
   redact->add_option("--map", o->map_file,
                      "Write the placeholder->secret map here, sealed with the store's key (or read it with --restore)")

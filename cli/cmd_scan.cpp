@@ -12,6 +12,7 @@
 #include "cli/scan_run.h"
 #include "cli/scan_walk.h"
 #include "cli/subprocess.h"
+#include "cli/validators.h"
 #include "cli/version.h"
 
 namespace x420::cli {
@@ -170,7 +171,7 @@ void register_scan(CLI::App& root, Invocation& inv) {
   auto* scan = root.add_subcommand("scan", "Find secrets in files, directories, staged changes or stdin");
   scan->add_option("paths", o->paths, "Files or directories (default .); - reads stdin");
   scan->add_option("--format", o->format, "Report format")
-      ->check(CLI::IsMember({"text", "json", "sarif"}))
+      ->check(one_of({"text", "json", "sarif"}))
       ->capture_default_str();
   add_detection_options(*scan, o->detection);
   scan->add_flag("--staged", o->staged, "Scan what git would commit (for a pre-commit hook)");
@@ -182,14 +183,14 @@ void register_scan(CLI::App& root, Invocation& inv) {
       ->capture_default_str();
   scan->add_option("--threads", o->threads, "Files scanned at once (default: one per core)")
       ->type_name("N")
-      ->check(CLI::Range(1u, 256u));
+      ->check(whole_number(1, 256));
   scan->add_flag("--no-progress", o->no_progress, "No progress line on stderr");
   scan->add_option("--fail-on", o->fail_on,
                    "Exit 1 when a finding of this class is found: secret (credentials), identifier "
                    "(ARNs, buckets, client ids), personal (cards, IBANs, national ids, contact data); "
                    "repeatable. Other findings are reported all the same")
       ->type_name("CLASS")
-      ->check(CLI::IsMember({"secret", "identifier", "personal"}))
+      ->check(one_of({"secret", "identifier", "personal"}))
       ->allow_extra_args(false)
       ->capture_default_str();
   scan->footer(

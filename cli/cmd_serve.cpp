@@ -4,6 +4,7 @@
 #include "cli/cli.h"
 #include "cli/context.h"
 #include "cli/detection_setup.h"
+#include "cli/validators.h"
 #include "proxy/listen_address.h"
 #include "proxy/server.h"
 #include "lib/common/time_format.h"
@@ -100,20 +101,20 @@ void register_serve(CLI::App& root, Invocation& inv) {
   auto* serve = root.add_subcommand("serve", "Run the OpenAI- and Anthropic-compatible redacting proxy");
   serve->add_option("--listen", o->listen, "Address to listen on")->type_name("HOST:PORT")->capture_default_str();
   serve->add_option("--redact", o->redact, "pseudonymize (restored in replies), mask, block (refuse) or off")
-      ->check(CLI::IsMember({"pseudonymize", "mask", "block", "off"}))
+      ->check(one_of({"pseudonymize", "mask", "block", "off"}))
       ->capture_default_str();
   serve->add_option("--unscanned-payloads", o->unscanned_payloads,
                     "Encoded payloads that cannot be scanned (images, PDF, unknown media): forward them "
                     "(counted in /metrics) or refuse the request; a key's own setting wins")
       ->type_name("POLICY")
-      ->check(CLI::IsMember({"forward", "refuse"}))
+      ->check(one_of({"forward", "refuse"}))
       ->capture_default_str();
   serve->add_flag("--allow-plaintext-remote", o->allow_plaintext_remote,
                   "Serve a non-loopback address without TLS (keys and prompts cross the network in clear)");
   serve->add_option("--tls-cert", o->tls_cert, "Serve TLS with this certificate chain (PEM)")->type_name("FILE");
   serve->add_option("--tls-key", o->tls_key, "The certificate's private key (PEM)")->type_name("FILE");
   serve->add_option("--max-body-mb", o->max_body_mb, "Largest request body accepted (413 above)")
-      ->check(CLI::Range(1, 1024))
+      ->check(whole_number(1, 1024))
       ->capture_default_str();
   serve->add_flag("--store-conversations", o->store_conversations,
                   "Keep every key's conversations, redacted and sealed with the tenant's key (not no-log keys)");
@@ -131,7 +132,11 @@ void register_serve(CLI::App& root, Invocation& inv) {
       "  OPENAI_BASE_URL=http://127.0.0.1:8420/v1 OPENAI_API_KEY=$X420_KEY your-tool\n"
       "  ANTHROPIC_BASE_URL=http://127.0.0.1:8420 ANTHROPIC_API_KEY=$X420_KEY claude\n"
       "Models route as upstream/model, or by an upstream's --models globs.\n"
-      "SIGTERM drains in-flight requests and exits 0; SIGHUP reloads the rule files.");
+      "SIGTERM drains in-flight requests and exits 0; SIGHUP reloads the rule files.\n"
+      "Examples:\n"
+      "  x420 serve\n"
+      "  x420 serve --listen 127.0.0.1:9000 --redact mask\n"
+      "  x420 serve --listen 0.0.0.0:8420 --tls-cert cert.pem --tls-key key.pem");
   inv.actions[serve] = [o](Context& ctx) { return run_serve(ctx, *o); };
 }
 

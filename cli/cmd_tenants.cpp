@@ -96,15 +96,29 @@ void register_tenants(CLI::App& root, Invocation& inv) {
   auto create_opts = std::make_shared<TenantOptions>();
   auto* create = tenants->add_subcommand("create", "Create a tenant and print its admin token once");
   create->add_option("name", create_opts->name, "Lowercase letters, digits, - and _")->required();
+  create->footer(
+      "Examples:\n"
+      "  x420 tenants create acme\n"
+      "  TOKEN=$(x420 tenants create acme --json | jq -r .admin_token)");
   inv.actions[create] = [create_opts](Context& ctx) { return run_create(ctx, *create_opts); };
 
   auto* list = tenants->add_subcommand("list", "List tenants with their key counts");
+  list->footer(
+      "Examples:\n"
+      "  x420 tenants list\n"
+      "  x420 tenants list --json | jq -r '.[].name'");
   inv.actions[list] = [](Context& ctx) { return run_list(ctx); };
 
   auto delete_opts = std::make_shared<TenantOptions>();
   auto* del = tenants->add_subcommand("delete", "Delete a tenant and every row it owns");
   del->add_option("name", delete_opts->name, "The tenant's name")->required();
   del->add_flag("-y,--yes", delete_opts->yes, "Do not ask for confirmation (for scripts)");
+  del->footer(
+      "Every key, usage row, stored conversation and upstream of the tenant is deleted in one\n"
+      "transaction; `x420 export` first if you need them.\n"
+      "Examples:\n"
+      "  x420 tenants delete acme\n"
+      "  x420 tenants delete acme --yes --json   # in a script");
   inv.actions[del] = [delete_opts](Context& ctx) { return run_delete(ctx, *delete_opts); };
 
   auto credit_opts = std::make_shared<CreditOptions>();

@@ -8,6 +8,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/validators.h"
 #include "lib/common/time_format.h"
 #include "lib/crypto/secret_bytes.h"
 #include "lib/service/json_views.h"
@@ -94,7 +95,7 @@ void register_upstreams(CLI::App& root, Invocation& inv) {
   add->add_option("--base-url", a->spec.base_url, "openai kind: ends in /v1; anthropic kind: does not")
       ->required()
       ->type_name("URL");
-  add->add_option("--kind", a->spec.kind, "API shape")->required()->check(CLI::IsMember({"openai", "anthropic"}));
+  add->add_option("--kind", a->spec.kind, "API shape")->required()->check(one_of({"openai", "anthropic"}));
   add->add_flag("--api-key-stdin", a->key_stdin, "Read the provider's key from stdin");
   add->add_option("--api-key-env", a->key_env, "Read the provider's key from this environment variable")
       ->type_name("VAR");
@@ -106,11 +107,19 @@ void register_upstreams(CLI::App& root, Invocation& inv) {
   inv.actions[add] = [a](Context& ctx) { return run_add(ctx, *a); };
 
   auto* list = ups->add_subcommand("list", "List providers (never their keys)");
+  list->footer(
+      "Examples:\n"
+      "  x420 upstreams list\n"
+      "  x420 upstreams list --json | jq -r '.[] | \"\\(.name) \\(.base_url)\"'");
   inv.actions[list] = [](Context& ctx) { return run_list(ctx); };
 
   auto name = std::make_shared<std::string>();
   auto* remove = ups->add_subcommand("remove", "Remove a provider and its sealed key");
   remove->add_option("name", *name, "The upstream's name")->required();
+  remove->footer(
+      "Requests for its models are answered 404 from then on; its sealed key is deleted.\n"
+      "Example:\n"
+      "  x420 upstreams remove openai");
   inv.actions[remove] = [name](Context& ctx) { return run_remove(ctx, *name); };
 }
 

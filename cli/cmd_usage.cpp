@@ -3,6 +3,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/validators.h"
 #include "lib/common/money.h"
 #include "lib/common/time_format.h"
 #include "lib/service/usage_view.h"
@@ -81,13 +82,21 @@ void register_usage(CLI::App& root, Invocation& inv) {
       ->type_name("WHEN")
       ->capture_default_str();
   usage->add_option("--limit", o->limit, "At most this many rows, newest first")
-      ->check(CLI::Range(1, 100000))
+      ->check(whole_number(1, 100000))
       ->capture_default_str();
+  usage->footer(
+      "Examples:\n"
+      "  x420 usage --since 1h\n"
+      "  x420 usage --key 7f3aXk2PqL9m --since 2026-11-01 --limit 1000\n"
+      "  x420 usage --json | jq '[.[].cost_usd] | add'");
   inv.actions[usage] = [o](Context& ctx) { return run_usage(ctx, *o); };
 
   auto id = std::make_shared<std::string>();
   auto* gen = root.add_subcommand("generation", "Show one request's metadata by its gen- id");
   gen->add_option("id", *id, "The id (the x420-generation-id response header)")->required();
+  gen->footer(
+      "Example:\n"
+      "  x420 generation gen-3kTzQ9v0bX2mN8pL4rW6yA1c --json");
   inv.actions[gen] = [id](Context& ctx) { return run_generation(ctx, *id); };
 }
 

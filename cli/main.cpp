@@ -2,10 +2,15 @@
 // into the exit codes of DESIGN.md.
 #include <CLI/CLI.hpp>
 
+#include <algorithm>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/output.h"
+#include "cli/parse_error.h"
 #include "lib/crypto/secret_bytes.h"
 
 int main(int argc, char** argv) {
@@ -19,11 +24,15 @@ int main(int argc, char** argv) {
 
   cli::Invocation inv;
   auto app = cli::build_app(inv);
+  const std::vector<std::string> args(argv + (argc > 0 ? 1 : 0), argv + argc);
   try {
     app->parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    const int rc = app->exit(e);  // prints help, the version, or the parse error
-    return rc == 0 ? 0 : exit_code_for(ErrorKind::usage);
+    if (e.get_exit_code() == 0) return app->exit(e);  // --help, --version
+    const bool no_color = std::find(args.begin(), args.end(), "--no-color") != args.end();
+    const cli::Output out(cli::OutputOptions{cli::wants_json(args), false, false, no_color});
+    out.error(cli::explain_parse_error(*app, args, e));
+    return exit_code_for(ErrorKind::usage);
   }
 
   std::unique_ptr<cli::Context> ctx;
@@ -32,7 +41,7 @@ int main(int argc, char** argv) {
     const CLI::App* leaf = cli::parsed_leaf(*app);
     const auto action = inv.actions.find(leaf);
     if (action == inv.actions.end()) {  // a command group alone, or no command: teach
-      std::cout << leaf->help();
+      std::cout << app->help();  // titled with its path: "Usage: x420 keys"
       return 0;
     }
     return action->second(*ctx);

@@ -34,9 +34,22 @@ expect_contains "$ERR" "no tenant named nosuch" "names the tenant"
 expect_exit 2 "empty stdin for verify" bash -c "'$X420_BIN' keys verify </dev/null"
 expect_exit 3 "junk on stdin for verify" bash -c "echo hello | '$X420_BIN' keys verify"
 expect_exit 2 "unknown command" x420 frobnicate
+expect_contains "$ERR" "error: unknown command 'frobnicate' for 'x420'" "names the unknown command"
+expect_exit 2 "a mistyped command" x420 kyes list
+expect_contains "$ERR" "(did you mean 'keys'?)" "suggests the nearest command"
 expect_exit 2 "unknown option" x420 keys list --frob
+expect_contains "$ERR" "unknown flag '--frob' for 'x420 keys list'" "names the flag and its command"
+expect_exit 2 "a mistyped option" x420 keys create --name ci --rmp 10
+expect_contains "$ERR" "(did you mean '--rpm'?)" "suggests the nearest flag"
+expect_exit 2 "a bad number" x420 keys create --name ci --rpm 0
+expect_eq "$ERR" "error: --rpm must be a whole number ≥ 1; \`x420 help keys create\` shows its usage" "names the accepted form"
+expect_exit 2 "a parse error under --json" x420 keys create --name ci --rpm 0 --json
+jq -e '.error.kind == "usage" and (.error.message | startswith("--rpm must be"))' <<<"$ERR" >/dev/null && pass ||
+  fail "a parse error is JSON under --json: $ERR"
+expect_exit 2 "a secret typed as a command" x420 keys sk_live_4eC39HqLyjWDarjtT1zdp7dc
+expect_not_contains "$ERR" "4eC39HqLyjWDarjtT1zdp7dc" "a word that may be a secret is not repeated"
 expect_exit 2 "help for an unknown command" x420 help keys frob
-expect_contains "$ERR" "no command 'keys frob'" "help names the unknown command"
+expect_contains "$ERR" "no command 'frob' in 'x420 keys'" "help names the unknown command"
 expect_exit 2 "--json error" x420 keys show AAAAAAAA --json
 expect_eq "$(jq -r .error.kind <<<"$ERR")" "usage" "a --json error is JSON on stderr"
 

@@ -11,6 +11,10 @@ expect_contains "$OUT" "Exit codes" "documents exit codes"
 expect_exit 0 "help keys create" x420 help keys create
 expect_contains "$OUT" "--cap-usd" "help shows the options"
 expect_contains "$OUT" "Examples:" "help teaches by example"
+expect_contains "$OUT" "Usage: x420 keys create" "help titles the command with its path"
+expect_contains "$OUT" "Global options" "a command's help lists the global options"
+expect_exit 0 "help keys rotate" x420 help keys rotate
+expect_contains "$OUT" "Usage: x420 keys rotate" "a nested command's help has its whole path"
 expect_exit 0 "keys --help" x420 keys --help
 expect_contains "$OUT" "rotate" "group help lists its commands"
 

@@ -123,7 +123,7 @@ expect_exit 0 "--fail-on identifier: a secret is reported but does not fail" x42
 jq -e '[.findings[] | select(.class == "secret")] | length == 1' <<<"$OUT" >/dev/null && pass ||
   fail "the secret is still in the report"
 expect_exit 2 "an unknown class is refused" x420 scan --fail-on private "$WORK/classes.txt"
-expect_contains "$ERR" "private" "names the bad class"
+expect_contains "$ERR" "--fail-on must be one of secret, identifier, personal" "names the flag and the classes"
 
 # Bad input: none of it may crash, hang or grow without bound.
 : >"$WORK/empty.txt"

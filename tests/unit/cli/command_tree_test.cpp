@@ -38,3 +38,13 @@ TEST_CASE("the man page documents every command and each of its long options") {
     for (const auto& n : o.names)
       if (n.starts_with("--")) CHECK(man.find("\\-\\-" + n.substr(2)) != std::string::npos);
 }
+
+TEST_CASE("the man page's synopsis has a line for every command that runs") {
+  const auto man = x420::test::read_bytes(kSourceDir / "man/x420.1");
+  const auto synopsis = man.substr(man.find(".SH SYNOPSIS"), man.find(".SH DESCRIPTION") - man.find(".SH SYNOPSIS"));
+  for (const auto& c : tree().commands) {
+    if (c.path.empty() || !c.subcommands.empty()) continue;
+    INFO("the SYNOPSIS of man/x420.1 lacks x420 " << join_path(c.path));
+    CHECK(synopsis.find(".B x420 " + join_path(c.path)) != std::string::npos);
+  }
+}
