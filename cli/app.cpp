@@ -78,6 +78,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_account(*app, inv);
   register_kek(*app, inv);
   register_completions(*app, inv);
+  register_version(*app, inv);
   register_help(*app, inv);
   add_global_options(*app, global_options_block(*app));
   return app;

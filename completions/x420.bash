@@ -44,11 +44,12 @@ _x420() {
       "/kek") path="kek" ;;
       "kek/rotate") path="kek rotate" ;;
       "/completions") path="completions" ;;
+      "/version") path="version" ;;
       "/help") path="help" ;;
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek completions help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek completions version help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --unscanned-payloads --redact-personal --keep-personal --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -83,6 +84,7 @@ _x420() {
     "kek") COMPREPLY=($(compgen -W "rotate --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "kek rotate") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "version") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "help") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
   esac
 }

@@ -71,6 +71,8 @@ function __x420_path
         set path 'kek rotate'
       case '/completions'
         set path 'completions'
+      case '/version'
+        set path 'version'
       case '/help'
         set path 'help'
     end
@@ -101,6 +103,7 @@ complete -c x420 -n 'test "(__x420_path)" = ''' -a export -d 'Write the tenant'\
 complete -c x420 -n 'test "(__x420_path)" = ''' -a account -d 'Delete the --tenant account and all its data'
 complete -c x420 -n 'test "(__x420_path)" = ''' -a kek -d 'Manage the master key (KEK) of the embedded store'
 complete -c x420 -n 'test "(__x420_path)" = ''' -a completions -d 'Print the shell completion script'
+complete -c x420 -n 'test "(__x420_path)" = ''' -a version -d 'Show the version, the commit and the libraries in use'
 complete -c x420 -n 'test "(__x420_path)" = ''' -a help -d 'Show help for a command (x420 help keys rotate)'
 complete -c x420 -n 'test "(__x420_path)" = 'keys'' -a create -d 'Create a key and print it once'
 complete -c x420 -n 'test "(__x420_path)" = 'keys'' -a list -d 'List the tenant'\''s keys (never their secrets)'

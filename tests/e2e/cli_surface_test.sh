@@ -5,6 +5,12 @@ source "$(dirname "$0")/lib.sh"
 
 expect_exit 0 "--version" x420 --version
 [[ $OUT =~ ^x420\ [0-9]+\.[0-9]+\.[0-9]+ ]] && pass || fail "--version prints 'x420 X.Y.Z': $OUT"
+expect_exit 0 "version" x420 version
+expect_contains "$OUT" "libraries: vectorscan" "version names the libraries"
+expect_exit 0 "version --json" x420 version --json
+jq -e '(.version | test("^[0-9]+\\.[0-9]+\\.[0-9]+")) and (.commit | length > 0) and .builtin_rules > 100 and
+       (.libraries | has("vectorscan") and has("sqlite") and has("libsodium") and has("openssl"))' <<<"$OUT" >/dev/null &&
+  pass || fail "version --json has the version, commit, rules and libraries: $OUT"
 expect_exit 0 "no arguments shows help" x420
 expect_contains "$OUT" "Subcommands:" "lists the commands"
 expect_contains "$OUT" "Exit codes" "documents exit codes"
