@@ -77,6 +77,7 @@ std::unique_ptr<CLI::App> build_app(Invocation& inv) {
   register_export(*app, inv);
   register_account(*app, inv);
   register_kek(*app, inv);
+  register_doctor(*app, inv);
   register_completions(*app, inv);
   register_version(*app, inv);
   register_help(*app, inv);

@@ -54,6 +54,7 @@ void register_account(CLI::App& root, Invocation& inv);
 void register_kek(CLI::App& root, Invocation& inv);
 void register_completions(CLI::App& root, Invocation& inv);
 void register_version(CLI::App& root, Invocation& inv);
+void register_doctor(CLI::App& root, Invocation& inv);
 void register_help(CLI::App& root, Invocation& inv);
 
 }  // namespace x420::cli

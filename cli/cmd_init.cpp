@@ -4,6 +4,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/store_registry.h"
 #include "lib/crypto/secret_bytes.h"
 
 namespace x420::cli {
@@ -14,6 +15,7 @@ int run_init(Context& ctx) {
   const auto source = ctx.master_key_source();
   auto report = service::initialize(db, source, ctx.clock());
   if (!report) return ctx.fail(report.error());
+  if (!source.env_value) remember_store(source.file, db);
   const auto& out = ctx.out();
   const std::string key_origin = source.env_value ? "X420_MASTER_KEY" : source.file.string();
 

@@ -7,9 +7,12 @@
 
 #include <cstdlib>
 #include <iostream>
+#include <string>
+#include <vector>
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/store_registry.h"
 #include "lib/service/kek_rotation.h"
 
 namespace x420::cli {
@@ -24,22 +27,49 @@ void maybe_pause(std::string_view point) {
   for (;;) ::pause();
 }
 
-int run_rotate(Context& ctx) {
+std::string joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& i : items) out += (out.empty() ? "" : ", ") + i;
+  return out;
+}
+
+int run_rotate(Context& ctx, bool force) {
   if (!ctx.server_url().empty())
     return ctx.fail(make_error(ErrorKind::usage,
                                "kek rotate works on the embedded store: run it on the machine that holds the "
                                "master key and the database, with --db (stop x420 serve, rotate, start it again)"));
-  auto rotated = service::rotate_kek(ctx.db_path(), ctx.master_key_source(), maybe_pause);
+  const auto source = ctx.master_key_source();
+  const auto db = ctx.db_path();
+  // The rotation rewraps this store only: any other store that opens with the same key file would
+  // open with the .old copy alone from then on.
+  const auto others = source.env_value ? std::vector<std::string>{} : stores_sharing(source.file, db);
+  if (!others.empty() && !force)
+    return ctx.fail(make_error(
+        ErrorKind::usage, source.file.string() + " also opens " + std::to_string(others.size()) + " other store(s): " +
+                              joined(others) + " (x420 doctor lists them). Rotating would rewrap " + db +
+                              " only and leave the others unopenable with the key file. Give each store a key of "
+                              "its own first (XDG_CONFIG_HOME or X420_MASTER_KEY per store), or pass --force to "
+                              "rotate this one alone; the others then open with " +
+                              service::old_key_path(source.file).string() + " only"));
+  auto rotated = service::rotate_kek(db, source, maybe_pause);
   if (!rotated) return ctx.fail(rotated.error());
   if (ctx.out().json()) {
     ctx.out().document({{"key_file", rotated->key_file.string()},
+                        {"old_key_file", rotated->old_key_file.string()},
+                        {"stores_rewrapped", {db}},
+                        {"stores_not_rewrapped", others},
                         {"tenants_rewrapped", rotated->tenants},
                         {"upstreams_rewrapped", rotated->upstreams}});
   } else {
-    ctx.out().note("Rotated the master key: " + std::to_string(rotated->tenants) + " data key(s) and " +
-                   std::to_string(rotated->upstreams) + " upstream secret(s) rewrapped; the new key is in " +
-                   rotated->key_file.string() + ". Restart any running x420 serve. Back up the new key file: "
-                   "the old one no longer opens this store.");
+    ctx.out().note("Rotated the master key of " + db + ": " + std::to_string(rotated->tenants) +
+                   " data key(s) and " + std::to_string(rotated->upstreams) +
+                   " upstream secret(s) rewrapped; the new key is in " + rotated->key_file.string() +
+                   ", the old one in " + rotated->old_key_file.string() +
+                   " (mode 0600). Restart any running x420 serve, and back up the new key file.");
+    if (!others.empty())
+      ctx.out().warn("not rewrapped, and now opened only by " + rotated->old_key_file.string() + ": " +
+                     joined(others) + " (X420_MASTER_KEY=\"$(cat " + rotated->old_key_file.string() +
+                     ")\" x420 --db PATH … reaches them)");
   }
   return 0;
 }
@@ -56,10 +86,15 @@ void register_kek(CLI::App& root, Invocation& inv) {
       "under the data keys). The new key is first written to <key file>.new, the transaction commits,\n"
       "then it is renamed over the key file: killed at any point, the store opens with the old key or\n"
       "the new one, never a mix. Refused while X420_MASTER_KEY is set (the new key must go to a file).\n"
+      "The key before the rotation is kept in <key file>.old (mode 0600). Refused when the key file also\n"
+      "opens other stores this user has opened (x420 doctor lists them), unless --force.\n"
       "Examples:\n"
       "  x420 kek rotate\n"
       "  x420 --db /srv/x420/x420.db kek rotate --json");
-  inv.actions[rotate] = [](Context& ctx) { return run_rotate(ctx); };
+  auto force = std::make_shared<bool>(false);
+  rotate->add_flag("--force", *force,
+                   "Rotate even when the key file also opens other stores, which are left on the old key");
+  inv.actions[rotate] = [force](Context& ctx) { return run_rotate(ctx, *force); };
 }
 
 }  // namespace x420::cli

@@ -6,6 +6,7 @@
 
 #include "cli/cli.h"
 #include "cli/context.h"
+#include "cli/terminal.h"
 #include "cli/validators.h"
 #include "cli/views.h"
 #include "lib/common/money.h"
@@ -90,6 +91,15 @@ int print_issued(Context& ctx, service::IssuedKey& issued, const std::string& wh
 int run_create(Context& ctx, const CreateOptions& o) {
   auto spec = spec_from(o);
   if (!spec) return ctx.fail(spec.error());
+  // Names are labels, not identities: a second "ci" is allowed, but rarely meant.
+  if (auto existing = ctx.service().list_keys(ctx.tenant()); existing) {
+    for (const auto& k : *existing)
+      if (k.name == o.name && k.status == "active") {
+        ctx.out().warn("tenant " + ctx.tenant() + " already has an active key named '" + o.name + "' (" + k.id +
+                       "); both will be listed under that name, told apart by their ids");
+        break;
+      }
+  }
   auto issued = ctx.service().create_key(ctx.tenant(), *spec);
   if (!issued) return ctx.fail(issued.error());
   return print_issued(ctx, issued.value(), "Created");
@@ -129,19 +139,34 @@ int run_rotate(Context& ctx, const IdOptions& o) {
 }
 
 int run_revoke(Context& ctx, const IdOptions& o) {
+  // Revoking twice changes nothing (the first time is kept), and says so.
+  auto before = ctx.service().show_key(ctx.tenant(), o.id);
+  if (!before) return ctx.fail(before.error());
+  const bool already = before->revoked_at.has_value();
   auto key = ctx.service().revoke_key(ctx.tenant(), o.id);
   if (!key) return ctx.fail(key.error());
-  if (ctx.out().json()) ctx.out().document(service::key_json(*key));
-  else ctx.out().note("Revoked key " + key->id + " (" + key->name + "); it is refused from now on.");
+  if (ctx.out().json()) {
+    auto doc = service::key_json(*key);
+    doc["already_revoked"] = already;
+    ctx.out().document(doc);
+  } else if (already) {
+    ctx.out().note("Key " + key->id + " (" + key->name + ") was already revoked at " +
+                   format_timestamp(*key->revoked_at) + "; nothing changed.");
+  } else {
+    ctx.out().note("Revoked key " + key->id + " (" + key->name + "); it is refused from now on.");
+  }
   return 0;
 }
 
 std::string read_key_from_stdin(const Output& out) {
   // On a terminal one line is the key; from a pipe, all of stdin (trailing newline or not).
   const bool terminal = ::isatty(STDIN_FILENO) == 1;
-  if (terminal) out.note("Paste the key and press Enter:");
+  if (terminal) out.note("Paste the key and press Enter (it is not shown):");
   std::string text;
-  std::getline(std::cin, text, terminal ? '\n' : '\0');
+  if (terminal)
+    text = read_line_unechoed();
+  else
+    std::getline(std::cin, text, '\0');
   const auto first = text.find_first_not_of(" \t\r\n");
   const auto last = text.find_last_not_of(" \t\r\n");
   std::string key = first == std::string::npos ? "" : text.substr(first, last - first + 1);
@@ -174,6 +199,12 @@ int run_verify(Context& ctx) {
     out.line("valid: key " + verified->id + " (" + verified->name + ") in tenant " +
              verified->tenant);
   }
+  if (verified->verified_secret == "previous")
+    out.warn("this is the key's previous secret, kept by a rotation's grace" +
+             (verified->previous_valid_until
+                  ? " until " + format_timestamp(*verified->previous_valid_until)
+                  : std::string()) +
+             "; switch to the new secret before then (x420 keys show " + verified->id + ")");
   return 0;
 }
 

@@ -5,12 +5,15 @@
 #include "cli/context.h"
 #include "cli/detection_setup.h"
 #include "cli/validators.h"
+#include "cli/version.h"
 #include "proxy/listen_address.h"
 #include "proxy/server.h"
 #include "lib/common/time_format.h"
 
 #include <cstdlib>
 #include <future>
+#include <string>
+#include <vector>
 
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
@@ -34,6 +37,40 @@ struct ServeOptions {
   bool redact_personal = false;
   DetectionOptions detection;
 };
+
+// What serve runs with, on stderr before the "listening" line: the store, the policies, the rules
+// and where requests go, so that a wrong store or a missing upstream shows at once, not at the
+// first request. Names and URLs only: no key, no token.
+void print_start_summary(Context& ctx, const ServeOptions& o, service::OpenStore& local, const proxy::Engines& engines) {
+  const auto& out = ctx.out();
+  const auto source = ctx.master_key_source();
+  out.note(std::string("x420 ") + kVersion + " serve: store " + ctx.db_path() + ", master key from " +
+           (source.env_value ? std::string("X420_MASTER_KEY") : source.file.string()));
+  out.note("redaction " + o.redact + "; personal data (phone, e-mail, IP, birth date) " +
+           (o.redact_personal ? "redacted" : "passed unless a key redacts it") + "; unscanned payloads " +
+           (o.unscanned_payloads == "refuse" ? "refused" : "forwarded") + "; conversations " +
+           (o.store_conversations ? "stored for " + o.conversation_ttl : "not stored"));
+  out.note("rules: " + std::to_string(engines.base->rule_count()) + " redacted by default, " +
+           std::to_string(engines.personal->rule_count()) + " with personal data" +
+           (o.detection.rule_files.empty() ? "" : " (with " + std::to_string(o.detection.rule_files.size()) + " --rules file(s))"));
+  std::vector<std::string> upstreams;
+  for (const auto& tenant : local.store->list_tenants())
+    for (const auto& u : local.store->list_upstreams(tenant.id)) {
+      std::string routes;
+      for (const auto& m : u.models) routes += (routes.empty() ? "" : " ") + m;
+      upstreams.push_back(tenant.name + "/" + u.name + " (" + u.kind + ", " + u.base_url +
+                          (routes.empty() ? "" : ", " + routes) + ")");
+    }
+  if (upstreams.empty()) {
+    out.warn("no upstreams: every model request will be refused until one is added (x420 upstreams add NAME "
+             "--kind openai --base-url https://api.openai.com/v1 --api-key-env OPENAI_API_KEY --models 'gpt-*')");
+    return;
+  }
+  std::string list;
+  for (std::size_t i = 0; i < upstreams.size() && i < 10; ++i) list += (i ? ", " : "") + upstreams[i];
+  if (upstreams.size() > 10) list += ", … (" + std::to_string(upstreams.size()) + " in all)";
+  out.note("upstreams: " + list);
+}
 
 int run_serve(Context& ctx, const ServeOptions& o) {
   auto address = proxy::parse_listen_address(o.listen);
@@ -90,6 +127,7 @@ int run_serve(Context& ctx, const ServeOptions& o) {
   spdlog::set_default_logger(spdlog::stderr_color_mt("x420"));
   if (ctx.global().quiet) spdlog::set_level(spdlog::level::warn);
   auto& local = ctx.local();
+  print_start_summary(ctx, o, local, *engines);
   if (auto served = proxy::serve(config, local, std::move(*engines)); !served) return ctx.fail(served.error());
   return 0;
 }

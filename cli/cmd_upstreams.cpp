@@ -92,7 +92,7 @@ void register_upstreams(CLI::App& root, Invocation& inv) {
   auto a = std::make_shared<AddOptions>();
   auto* add = ups->add_subcommand("add", "Add a provider; its key is sealed and never shown again");
   add->add_option("name", a->spec.name, "A name for it, used in routing (upstream/model)")->required();
-  add->add_option("--base-url", a->spec.base_url, "openai kind: ends in /v1; anthropic kind: does not")
+  add->add_option("--base-url", a->spec.base_url, "As the provider's SDK takes it: openai kind with the API's path (…/v1), anthropic kind without /v1")
       ->required()
       ->type_name("URL");
   add->add_option("--kind", a->spec.kind, "API shape")->required()->check(one_of({"openai", "anthropic"}));
@@ -103,7 +103,10 @@ void register_upstreams(CLI::App& root, Invocation& inv) {
   add->footer(
       "Examples:\n"
       "  x420 upstreams add openai --kind openai --base-url https://api.openai.com/v1 --api-key-env OPENAI_API_KEY --models 'gpt-*' 'o*'\n"
-      "  pass show anthropic | x420 upstreams add claude --kind anthropic --base-url https://api.anthropic.com --api-key-stdin");
+      "  pass show anthropic | x420 upstreams add claude --kind anthropic --base-url https://api.anthropic.com --api-key-stdin\n"
+      "  x420 upstreams add gemini --kind openai --base-url https://generativelanguage.googleapis.com/v1beta/openai --api-key-env GEMINI_API_KEY --models 'gemini-*'\n"
+      "  x420 upstreams add openrouter --kind openai --base-url https://openrouter.ai/api/v1 --api-key-env OPENROUTER_API_KEY --models 'meta-llama/*' 'mistralai/*'\n"
+      "  x420 upstreams add ollama --kind openai --base-url http://127.0.0.1:11434/v1 --api-key-env OLLAMA_KEY --models 'llama*' 'qwen*'");
   inv.actions[add] = [a](Context& ctx) { return run_add(ctx, *a); };
 
   auto* list = ups->add_subcommand("list", "List providers (never their keys)");

@@ -5,6 +5,7 @@
 
 #include "cli/credentials.h"
 #include "cli/remote_service.h"
+#include "cli/store_registry.h"
 #include "lib/service/local_service.h"
 
 namespace x420::cli {
@@ -58,9 +59,11 @@ service::MasterKeySource Context::master_key_source() const {
 
 service::OpenStore& Context::local() {
   if (!open_.store) {
-    auto opened = service::open_store(db_path(), master_key_source());
+    const auto source = master_key_source();
+    auto opened = service::open_store(db_path(), source);
     if (!opened) throw Fatal(opened.error());
     open_ = std::move(opened.value());
+    if (!source.env_value) remember_store(source.file, db_path());
   }
   return open_;
 }

@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --redact-personal  --keep-personal  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --redact-personal  --keep-personal  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  --force  --no-network  --serve-url  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -43,13 +43,14 @@ _x420() {
       "account/delete") path="account delete" ;;
       "/kek") path="kek" ;;
       "kek/rotate") path="kek rotate" ;;
+      "/doctor") path="doctor" ;;
       "/completions") path="completions" ;;
       "/version") path="version" ;;
       "/help") path="help" ;;
     esac
   done
   case "$path" in
-    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek completions version help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "") COMPREPLY=($(compgen -W "init keys tenants upstreams scan redact rules serve usage generation history export account kek doctor completions version help --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "init") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys") COMPREPLY=($(compgen -W "create list show rotate revoke verify --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "keys create") COMPREPLY=($(compgen -W "--name --cap-usd --rpm --tpm --expires --no-log --redact --unscanned-payloads --redact-personal --keep-personal --store-conversations --conversation-ttl --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
@@ -82,7 +83,8 @@ _x420() {
     "account") COMPREPLY=($(compgen -W "delete --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "account delete") COMPREPLY=($(compgen -W "--yes -y --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "kek") COMPREPLY=($(compgen -W "rotate --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "kek rotate") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "kek rotate") COMPREPLY=($(compgen -W "--force --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "doctor") COMPREPLY=($(compgen -W "--no-network --serve-url --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "completions") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "version") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "help") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

@@ -8,8 +8,9 @@ namespace {
 
 using detect::ApiShape;
 
-// OpenAI-kind base URLs end in /v1 and Anthropic-kind ones do not (each SDK's convention), so
-// the OpenAI suffixes drop the /v1 the client sent and the Anthropic ones keep it.
+// OpenAI-kind base URLs carry the API's path (…/v1, Gemini's /v1beta/openai) and Anthropic-kind
+// ones do not (each SDK's convention), so the OpenAI suffixes drop the /v1 the client sent and
+// the Anthropic ones keep it.
 constexpr std::array<Endpoint, 6> kEndpoints = {{
     {"/v1/chat/completions", ApiShape::openai_chat, UpstreamKind::openai, "/chat/completions", ErrorShape::openai},
     {"/v1/completions", ApiShape::openai_completions, UpstreamKind::openai, "/completions", ErrorShape::openai},

@@ -56,6 +56,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     auto connection = co_await p.upstreams.acquire(*url);
     if (!connection) {
       const std::string message = connection.error().message;
+      outcome.cause = message;
       co_await send_error(client, req, shape, 502, message, outcome);
       settle(p, a, outcome);
       co_return req.keep_alive();
@@ -65,6 +66,7 @@ awaitable<bool> handle_inference(Proxy& p, Stream& client, const Request& req, c
     if (!relayed.retry) break;
   }
   if (relayed.retry) {  // even a fresh connection closed at once
+    outcome.cause = "the upstream closed a fresh connection without a reply";
     co_await send_error(client, req, shape, 502, "the upstream closed the connection", outcome);
     settle(p, a, outcome);
     co_return req.keep_alive();

@@ -174,10 +174,11 @@ void record_request(Proxy& p, const Request& req, std::string_view route, const 
   }
   // The route's pattern, never the path or its query, which a caller might have pasted a key
   // into (unauthenticated: anyone who can connect could write into the log).
-  spdlog::info("{} {} {} {}ms key={} upstream={} model={} in={} out={} redactions={} id={}",
+  const std::string cause = o.status >= 500 && !o.cause.empty() ? " cause=\"" + o.cause + "\"" : "";
+  spdlog::info("{} {} {} {}ms key={} upstream={} model={} in={} out={} redactions={} id={}{}",
                std::string(req.method_string()), route, o.status, latency,
                o.key ? o.key->id : "-", o.upstream.empty() ? "-" : o.upstream, o.model.empty() ? "-" : o.model,
-               o.usage.input, o.usage.output, o.redactions, o.generation_id);
+               o.usage.input, o.usage.output, o.redactions, o.generation_id, cause);
 }
 
 }  // namespace x420::proxy

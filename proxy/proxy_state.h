@@ -131,6 +131,9 @@ struct Outcome {
   bool reply_started = false;   // a status line went to the client: errors can only close now
   SteadyClock::time_point started = SteadyClock::now();
   std::optional<std::int64_t> ttfb_ms;
+  // Why the proxy answered 5xx itself or the upstream failed (refused, DNS, TLS, a timeout, a
+  // status), for the log line: the proxy's own words and the system's error text, never content.
+  std::string cause;
 };
 
 // A JSON reply with the proxy's usual headers.

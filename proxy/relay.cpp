@@ -183,6 +183,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     } else if (reused) {
       result.retry = true;
     } else {
+      outcome.cause = "sending the request failed: " + ec.message();
       co_await send_error(client, req, shape, 502, "the upstream could not be reached", outcome);
     }
     co_return result;
@@ -204,7 +205,8 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
       result.retry = true;
       co_return result;
     }
-    spdlog::warn("upstream {}: no reply header: {}", outcome.upstream, ec.message());
+    outcome.cause = timeout ? "no reply header within " + std::to_string(first_byte_timeout.count()) + " s"
+                            : "no reply header: " + ec.message();
     co_await send_error(client, req, shape, timeout ? 504 : 502,
                         timeout ? "the upstream did not answer in time" : "the upstream closed the connection", outcome);
     co_return result;
@@ -225,6 +227,7 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     // Named, not a temporary: GCC 12 can destroy a temporary in a co_await expression twice.
     const std::string message = "the upstream sent a compressed reply (Content-Encoding: " + encoding.substr(0, 32) +
                                 ") that the proxy cannot check; it asks for identity";
+    outcome.cause = "a compressed reply (" + encoding.substr(0, 32) + ")";
     co_await send_error(client, req, shape, 502, message, outcome);
     outcome.error_type = "upstream_encoding";
     co_return result;
@@ -245,18 +248,23 @@ awaitable<RelayResult> relay_on(Proxy& p, Stream& client, UpStream& up, beast::t
     if (ec || piece.empty()) break;
     body.append(piece);
     if (body.size() > kMaxUpstreamReply) {
+      outcome.cause = "a reply over " + std::to_string(kMaxUpstreamReply) + " bytes";
       co_await send_error(client, req, shape, 502, "the upstream's reply is too large", outcome);
       co_return result;
     }
   }
   if (ec) {
     if (watch.gone()) client_gone(outcome);
-    else co_await send_error(client, req, shape, 502, "the upstream's reply was cut off", outcome);
+    else {
+      outcome.cause = "the reply was cut off: " + ec.message();
+      co_await send_error(client, req, shape, 502, "the upstream's reply was cut off", outcome);
+    }
     co_return result;
   }
   result.upstream_reusable = parser.keep_alive();
   if (error_reply) {
     outcome.error_type = "upstream_" + std::to_string(status);
+    if (status >= 500) outcome.cause = "the upstream answered HTTP " + std::to_string(status);
     body = p.masked(std::move(body), r.upstream_key);  // an error reply may echo the request
   } else {
     outcome.usage_reported = read_usage(body, outcome.usage);

@@ -52,7 +52,7 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(con
     tcp::resolver resolver(executor);
     ec = {};
     const auto results = co_await resolver.async_resolve(url.host, url.port, asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream's host could not be resolved");
+    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream's host could not be resolved (" + ec.message() + ")");
     for (const auto& r : results) endpoints.push_back(r.endpoint());
   }
 
@@ -77,12 +77,15 @@ awaitable<Result<std::unique_ptr<UpstreamConnection>>> UpstreamPool::acquire(con
     timer.cancel();
     if (!ec) break;
   }
-  if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached");
+  if (ec == asio::error::operation_aborted)
+    co_return make_error(ErrorKind::unavailable, "the upstream could not be reached (no answer to connect within " +
+                                                     std::to_string(limits_.connect_timeout.count()) + " s)");
+  if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached (" + ec.message() + ")");
   stream.socket().set_option(tcp::no_delay(true), ec);
   if (auto* tls = connection->tls()) {
     prepare_tls_handshake(*tls, url.host);
     co_await tls->async_handshake(ssl::stream_base::client, asio::redirect_error(use_awaitable, ec));
-    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached securely");
+    if (ec) co_return make_error(ErrorKind::unavailable, "the upstream could not be reached securely (TLS: " + ec.message() + ")");
   }
   stream.expires_never();
   co_return std::move(connection);

@@ -128,7 +128,7 @@ class FieldReader {
 }  // namespace
 
 ojson key_json(const KeyInfo& k) {
-  return {
+  ojson doc = {
       {"id", k.id},
       {"name", k.name},
       {"tenant", k.tenant},
@@ -149,6 +149,8 @@ ojson key_json(const KeyInfo& k) {
       {"unscanned_payloads", k.unscanned_payloads ? ojson(*k.unscanned_payloads) : ojson(nullptr)},
       {"redact_personal", k.redact_personal ? ojson(*k.redact_personal) : ojson(nullptr)},
   };
+  if (k.verified_secret) doc["verified_secret"] = *k.verified_secret;
+  return doc;
 }
 
 ojson tenant_json(const TenantInfo& t) {
@@ -221,6 +223,7 @@ Result<KeyInfo> key_from_json(const nlohmann::json& doc) {
   k.conversation_ttl = f.optional_integer("conversation_ttl_seconds");
   k.unscanned_payloads = f.optional_text("unscanned_payloads");
   k.redact_personal = f.optional_boolean("redact_personal");
+  k.verified_secret = f.optional_text("verified_secret");
   if (auto e = f.error()) return *e;
   return k;
 }

@@ -11,6 +11,12 @@ std::filesystem::path pending_key_path(const std::filesystem::path& key_file) {
   return pending;
 }
 
+std::filesystem::path old_key_path(const std::filesystem::path& key_file) {
+  auto old = key_file;
+  old += ".old";
+  return old;
+}
+
 Result<Keyring> finish_interrupted_rotation(store::Store& store, const std::filesystem::path& key_file) {
   const auto pending = pending_key_path(key_file);
   auto kek = crypto::read_master_key_file(pending);
@@ -48,6 +54,11 @@ Result<KekRotation> rotate_kek(const std::string& db_path, const MasterKeySource
   if (!opened) return opened.error();
   auto& store = *opened->store;
 
+  auto current_kek = crypto::read_master_key_file(source.file);
+  if (!current_kek) return current_kek.error();
+  const auto old_file = old_key_path(source.file);
+  if (auto kept = crypto::write_master_key_file(old_file, *current_kek); !kept) return kept.error();
+
   const auto new_kek = crypto::generate_key();
   const auto pending = pending_key_path(source.file);
   if (auto written = crypto::write_master_key_file(pending, new_kek); !written) return written.error();
@@ -55,6 +66,7 @@ Result<KekRotation> rotate_kek(const std::string& db_path, const MasterKeySource
 
   KekRotation report;
   report.key_file = source.file;
+  report.old_key_file = old_file;
   try {
     store.write_transaction([&] {
       const auto done = opened->keyring->rewrap(store, new_kek);

@@ -1,5 +1,7 @@
 // KEK rotation (`x420 kek rotate`): a new master key, with every DEK, the hashing key and every
 // upstream secret rewrapped under it in one transaction. Crash-safe at every step:
+//   0. the current key is copied to <key file>.old (0600, fsync, atomic), for a backup taken
+//      before the rotation and for any other store that shared the key file;
 //   1. the new key is written to <key file>.new (0600, fsync, atomic);
 //   2. one transaction rewraps everything and records the new key's identity — the commit is
 //      the moment the store switches keys;
@@ -24,6 +26,7 @@ struct KekRotation {
   std::int64_t tenants = 0;    // DEKs rewrapped
   std::int64_t upstreams = 0;  // upstream secrets rewrapped
   std::filesystem::path key_file;
+  std::filesystem::path old_key_file;  // the key before this rotation
 };
 
 // Called at each named step ("key-written", "in-transaction", "committed"); the CLI passes one
@@ -37,6 +40,7 @@ Result<KekRotation> rotate_kek(const std::string& db_path, const MasterKeySource
                                const RotationCheckpoint& checkpoint);
 
 std::filesystem::path pending_key_path(const std::filesystem::path& key_file);
+std::filesystem::path old_key_path(const std::filesystem::path& key_file);
 
 // When the key file does not open `store` but <key file>.new does, a rotation committed and was
 // cut off before its rename: finish it and return the keyring. ErrorKind::not_found when there

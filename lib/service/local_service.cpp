@@ -251,7 +251,9 @@ Result<KeyInfo> LocalService::verify_key(std::string_view plaintext) {
     return make_error(ErrorKind::auth, "key expired at " + format_timestamp(*row->expires_at));
   if (!current && !(row->previous_valid_until && now < *row->previous_valid_until))
     return make_error(ErrorKind::auth, "key was rotated and its grace period has ended");
-  return info_of(*row, row->tenant_name);
+  auto info = info_of(*row, row->tenant_name);
+  info.verified_secret = current ? "current" : "previous";
+  return info;
 }
 
 Status check_upstream_url(std::string_view kind, std::string_view url) {
@@ -263,8 +265,13 @@ Status check_upstream_url(std::string_view kind, std::string_view url) {
   if (!parsed->tls && !parsed->is_loopback())
     return bad("plain http would send the provider's key in clear text; use https:// (http:// is for a "
                "local test server)");
-  if (kind == "openai" && !parsed->path.ends_with("/v1"))
-    return bad("an openai-kind URL ends in /v1, as the OpenAI SDK expects (https://api.openai.com/v1)");
+  // The proxy appends /chat/completions, /responses … to the URL's path, as the OpenAI SDK does
+  // to its base URL: any OpenAI-compatible API's base fits (Gemini's /v1beta/openai, OpenRouter's
+  // /api/v1, Ollama's /v1). A URL with no path at all is almost always api.openai.com without /v1.
+  if (kind == "openai" && (parsed->path.empty() || parsed->path == "/"))
+    return bad("an openai-kind URL includes the API's path, as the OpenAI SDK's base URL does "
+               "(https://api.openai.com/v1, https://generativelanguage.googleapis.com/v1beta/openai, "
+               "http://127.0.0.1:11434/v1)");
   if (kind == "anthropic" && parsed->path.ends_with("/v1"))
     return bad("an anthropic-kind URL does not end in /v1, as the Anthropic SDK expects "
                "(https://api.anthropic.com)");

@@ -61,6 +61,9 @@ struct KeyInfo {
   std::optional<UnixSeconds> conversation_ttl;
   std::optional<std::string> unscanned_payloads;
   std::optional<bool> redact_personal;
+  // Set by verify_key only: "current", or "previous" for the old secret of a rotation in its
+  // grace (which ends at previous_valid_until).
+  std::optional<std::string> verified_secret;
 };
 
 // A key's plaintext, returned exactly once (create and rotate).
@@ -86,7 +89,7 @@ struct IssuedTenant {
 struct UpstreamSpec {
   std::string name;
   std::string kind;      // "openai" or "anthropic"
-  std::string base_url;  // OpenAI kind ends in /v1; Anthropic kind does not (each SDK's convention)
+  std::string base_url;  // as each SDK takes it: OpenAI kind with its path (…/v1); Anthropic kind the host alone
   std::vector<std::string> models;  // globs routed to it
   std::string api_key;   // the provider's secret; sealed at once, never returned
 };

@@ -133,6 +133,13 @@ expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $K
 printf '{"a":' >"$WORK/deep.json"; head -c 100000 /dev/zero | tr '\0' '[' >>"$WORK/deep.json"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" --data-binary @"$WORK/deep.json" "$URL/v1/chat/completions")" "400" "nesting bomb is a 400"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body dead/gpt-4o false)")" "502" "upstream down"
+# The log names the cause of a 5xx: here the refused connect, in the system's words.
+grep -q 'upstream=dead .*cause="the upstream could not be reached (Connection refused)"' "$WORK/serve.log" && pass ||
+  fail "the log names why the upstream failed: $(grep 'upstream=dead' "$WORK/serve.log")"
+# And the start summary named the store, the policies, the rules and the upstreams.
+for said in "serve: store $DB" "redaction pseudonymize" "rules: " "upstreams: " "default/mock (openai, http://127.0.0.1:$MOCK/v1, gpt-*)"; do
+  expect_contains "$(cat "$WORK/serve.log")" "$said" "the start summary says '$said'"
+done
 OUT=$(post -H "Authorization: Bearer $KEY" -H 'x-mock-status: 500' "$URL/v1/chat/completions" -d "$(chat_body gpt-4o false)")
 expect_not_contains "$OUT" "$UPSTREAM_SECRET" "upstream error bodies never carry the upstream key"
 for c in "${CANARIES[@]}"; do expect_not_contains "$OUT" "$c" "upstream error body redacted"; done

@@ -10,6 +10,11 @@ expect_exit 0 "init" x420 init -q
 expect_exit 0 "key" x420 keys create --name life -q
 KEY=$OUT
 
+# With no upstream, serve says so at start.
+start_serve
+expect_contains "$(cat "$WORK/serve.log")" "warning: no upstreams" "serve warns that it has nowhere to forward"
+kill "$SERVE_PID"; wait "$SERVE_PID" 2>/dev/null || true
+
 expect_exit 2 "non-loopback without TLS is refused" x420 serve --listen 0.0.0.0:0
 expect_contains "$ERR" "--tls-cert" "says how to serve it safely"
 expect_exit 2 "a bad --listen" x420 serve --listen nowhere:80

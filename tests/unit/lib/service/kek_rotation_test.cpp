@@ -78,6 +78,11 @@ TEST_CASE("KEK rotation: the new key opens everything, the old one nothing", "[l
   CHECK(rotated->tenants == 1);
   CHECK(rotated->upstreams == 1);
   CHECK(points == std::vector<std::string>{"key-written", "in-transaction", "committed"});
+  // The key from before is kept beside the new one, with the same care (mode 0600).
+  CHECK(rotated->old_key_file == old_key_path(f.source.file));
+  CHECK(test::read_bytes(rotated->old_key_file) == f.old_key_file);
+  CHECK((std::filesystem::status(rotated->old_key_file).permissions() & std::filesystem::perms::all) ==
+        (std::filesystem::perms::owner_read | std::filesystem::perms::owner_write));
   CHECK(test::read_bytes(f.source.file) != f.old_key_file);
   CHECK_FALSE(std::filesystem::exists(f.pending()));
 

@@ -248,6 +248,13 @@ TEST_CASE("upstream base URLs follow each SDK's convention and never go out in c
   CHECK(check_upstream_url("openai", "http://127.0.0.1:9000/v1").ok());
   CHECK(check_upstream_url("anthropic", "http://[::1]:9000").ok());
   CHECK(check_upstream_url("openai", "https://api.openai.com").error().message.find("/v1") != std::string::npos);
+  CHECK(check_upstream_url("openai", "https://api.openai.com/").error().message.find("/v1") != std::string::npos);
+  // Any OpenAI-compatible API's base URL: Gemini, OpenRouter, Ollama, vLLM, LM Studio.
+  for (const auto* url : {"https://generativelanguage.googleapis.com/v1beta/openai", "https://openrouter.ai/api/v1",
+                          "http://127.0.0.1:11434/v1", "http://localhost:8000/v1", "http://127.0.0.1:1234/v1"}) {
+    INFO(url);
+    CHECK(check_upstream_url("openai", url).ok());
+  }
   CHECK_FALSE(check_upstream_url("anthropic", "https://api.anthropic.com/v1").ok());
   CHECK(check_upstream_url("openai", "http://api.example.com/v1").error().message.find("clear text") != std::string::npos);
   CHECK_FALSE(check_upstream_url("openai", "https://user:pw@api.example.com/v1").ok());
