@@ -152,7 +152,7 @@ std::vector<Check> check_upstreams(service::OpenStore& open, const std::string& 
       checks.push_back(std::move(c));
       continue;
     }
-    const auto probe = probe_upstream(row, std::string_view(reinterpret_cast<const char*>(secret->data()), secret->size()));
+    const auto probe = probe_upstream(row, secret->view());
     c.data["reachable"] = probe.ok;
     c.data["status"] = probe.status;
     c.data["models"] = probe.models;

@@ -195,6 +195,22 @@ Result<std::vector<service::UpstreamInfo>> RemoteService::list_upstreams(const s
   return list_of(call(HttpMethod::get, tenant_path(tenant) + "/upstreams"), service::upstream_from_json);
 }
 
+Result<service::UpstreamInfo> RemoteService::update_upstream(const std::string& tenant, const std::string& name,
+                                                             service::UpstreamUpdate update) {
+  nlohmann::json body = nlohmann::json::object();
+  if (update.base_url) body["base_url"] = *update.base_url;
+  if (update.models) body["models"] = *update.models;
+  if (update.api_key) {
+    body["api_key"] = *update.api_key;
+    crypto::wipe(*update.api_key);
+  }
+  auto text = dump(body);
+  if (body.contains("api_key")) crypto::wipe(body["api_key"].get_ref<std::string&>());
+  auto doc = call(HttpMethod::post, tenant_path(tenant) + "/upstreams/" + percent_encode(name), text);
+  crypto::wipe(text);
+  return one_of(std::move(doc), service::upstream_from_json);
+}
+
 Result<service::UpstreamInfo> RemoteService::remove_upstream(const std::string& tenant, const std::string& name) {
   return one_of(call(HttpMethod::del, tenant_path(tenant) + "/upstreams/" + percent_encode(name)),
                 service::upstream_from_json);

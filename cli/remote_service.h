@@ -32,6 +32,8 @@ class RemoteService final : public service::Service {
   Result<service::UpstreamInfo> add_upstream(const std::string& tenant, service::UpstreamSpec spec) override;
   Result<std::vector<service::UpstreamInfo>> list_upstreams(const std::string& tenant) override;
   Result<service::UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) override;
+  Result<service::UpstreamInfo> update_upstream(const std::string& tenant, const std::string& name,
+                                                service::UpstreamUpdate update) override;
 
   Result<std::vector<service::UsageInfo>> list_usage(const std::string& tenant, const std::string& key_id,
                                                     UnixSeconds since, std::size_t limit) override;

@@ -3,7 +3,7 @@ _x420() {
   local cur prev path word i
   cur="${COMP_WORDS[COMP_CWORD]}"
   prev="${COMP_WORDS[COMP_CWORD-1]}"
-  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --redact-personal  --keep-personal  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  --force  --no-network  --serve-url  " in
+  case "  --version  --db  --server  --tenant  --json  --quiet  -q  --verbose  -v  --no-color  --name  --cap-usd  --rpm  --tpm  --expires  --no-log  --redact  --unscanned-payloads  --redact-personal  --keep-personal  --store-conversations  --conversation-ttl  --grace  --yes  -y  --add-usd  --unlimited  --base-url  --kind  --api-key-stdin  --api-key-env  --models  --no-models  --format  --rules  --known-env  --known-file  --staged  --show-secrets  --no-ignore  --max-size  --threads  --no-progress  --fail-on  --mode  --map  --restore  --listen  --allow-plaintext-remote  --tls-cert  --tls-key  --max-body-mb  --key  --since  --limit  --output  -o  --force  --no-network  --serve-url  " in
     *" $prev "*) COMPREPLY=($(compgen -f -- "$cur")); return ;;
   esac
   path=""
@@ -26,6 +26,8 @@ _x420() {
       "/upstreams") path="upstreams" ;;
       "upstreams/add") path="upstreams add" ;;
       "upstreams/list") path="upstreams list" ;;
+      "upstreams/update") path="upstreams update" ;;
+      "upstreams/test") path="upstreams test" ;;
       "upstreams/remove") path="upstreams remove" ;;
       "/scan") path="scan" ;;
       "/redact") path="redact" ;;
@@ -64,9 +66,11 @@ _x420() {
     "tenants list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants delete") COMPREPLY=($(compgen -W "--yes -y --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "tenants credit") COMPREPLY=($(compgen -W "--add-usd --unlimited --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
-    "upstreams") COMPREPLY=($(compgen -W "add list remove --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams") COMPREPLY=($(compgen -W "add list update test remove --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams add") COMPREPLY=($(compgen -W "--base-url --kind --api-key-stdin --api-key-env --models --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams list") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams update") COMPREPLY=($(compgen -W "--base-url --api-key-stdin --api-key-env --models --no-models --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
+    "upstreams test") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "upstreams remove") COMPREPLY=($(compgen -W "--version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "scan") COMPREPLY=($(compgen -W "--format --rules --known-env --known-file --staged --show-secrets --no-ignore --max-size --threads --no-progress --fail-on --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;
     "redact") COMPREPLY=($(compgen -W "--mode --map --restore --rules --known-env --known-file --version --db --server --tenant --json --quiet --verbose --no-color" -- "$cur")) ;;

@@ -200,6 +200,26 @@ Result<Answer> add_upstream(Call& c) {
   return as_answer(c.service.add_upstream(c.params[0], std::move(spec)), http::status::created);
 }
 
+// Only the fields given change; "models": [] routes nothing by glob (upstream/model still works).
+Result<Answer> update_upstream(Call& c) {
+  BodyFields f(c.body, {"base_url", "models", "api_key"});
+  service::UpstreamUpdate update;
+  if (f.find("base_url")) update.base_url = f.text("base_url", true);
+  if (f.find("models")) update.models = f.text_list("models");
+  if (const auto* key = f.find("api_key"); key && key->is_string()) {
+    auto& text = c.body["api_key"].get_ref<std::string&>();
+    update.api_key = std::move(text);
+    crypto::wipe(text);
+  } else if (key) {
+    f.text("api_key", true);  // names the problem
+  }
+  if (auto s = f.status(); !s) {
+    if (update.api_key) crypto::wipe(*update.api_key);
+    return s.error();
+  }
+  return as_answer(c.service.update_upstream(c.params[0], c.params[1], std::move(update)));
+}
+
 Result<Answer> list_upstreams(Call& c) { return as_answer(c.service.list_upstreams(c.params[0])); }
 Result<Answer> remove_upstream(Call& c) { return as_answer(c.service.remove_upstream(c.params[0], c.params[1])); }
 
@@ -286,6 +306,7 @@ constexpr Route kRoutes[] = {
     {http::verb::get, "/x420/v1/tenants/{tenant}/upstreams", list_upstreams, false},
     {http::verb::post, "/x420/v1/tenants/{tenant}/upstreams", add_upstream, true},
     {http::verb::delete_, "/x420/v1/tenants/{tenant}/upstreams/{name}", remove_upstream, false},
+    {http::verb::post, "/x420/v1/tenants/{tenant}/upstreams/{name}", update_upstream, true},
     {http::verb::get, "/x420/v1/tenants/{tenant}/usage", list_usage, false},
     {http::verb::get, "/x420/v1/tenants/{tenant}/generations/{id}", generation, false},
     {http::verb::get, "/x420/v1/tenants/{tenant}/conversations", list_conversations, false},

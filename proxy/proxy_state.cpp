@@ -23,7 +23,8 @@ Proxy::Proxy(const ServeConfig& c, service::OpenStore& open, std::shared_ptr<con
       upstream_rows(*open.store, clock),
       scratch(engine->make_scratch()),
       personal_scratch(personal_engine->make_scratch()),
-      upstreams(upstream_tls, clock, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}) {
+      upstreams(upstream_tls, clock, UpstreamPool::Limits{.connect_timeout = std::chrono::seconds(c.upstream_connect_timeout_s)}),
+      models(clock) {
   configure_tls_client(upstream_tls);
 }
 

@@ -28,6 +28,7 @@
 #include "proxy/usage_writer.h"
 #include "lib/service/bootstrap.h"
 #include "lib/service/local_service.h"
+#include "proxy/model_catalog.h"
 
 namespace x420::proxy {
 
@@ -51,6 +52,7 @@ struct Proxy {
   detect::Engine::ScratchPtr personal_scratch;
   ssl::context upstream_tls{ssl::context::tls_client};
   UpstreamPool upstreams;
+  ModelCatalog models;  // what each upstream lists, for GET /v1/models
   // What the proxy holds per key and per tenant is keyed by id, never by name (a tenant deleted
   // and made again under its name is a stranger), and forget_departed drops it once the key is
   // revoked or the tenant deleted.

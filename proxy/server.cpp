@@ -3,7 +3,11 @@
 #include <nlohmann/json.hpp>
 #include <spdlog/spdlog.h>
 
+#include <fnmatch.h>
+
+#include <algorithm>
 #include <iostream>
+#include <unordered_set>
 
 #include "proxy/admin_api.h"
 #include "proxy/admit.h"
@@ -30,20 +34,39 @@ std::string query_param(std::string_view query, std::string_view name) {
 // The models a tenant's upstreams serve. A plain name in --models is a model id a client can send
 // as it is or as "upstream/name"; a glob ("gpt-4o*") names no model by itself, so it is listed
 // as "upstream/glob" with "x420_pattern": true, for a person to read rather than to send.
-std::string models_list(Proxy& p, const std::string& tenant_id) {
+// Concrete ids only, each one a client can send back as "model": what each upstream lists (as
+// NAME/id, and bare where one of its globs routes it), and its literal globs. A wildcard glob is
+// no model, and a picker that offered "gpt-*" would offer an id that fails.
+awaitable<std::string> models_list(Proxy& p, const std::string& tenant_id) {
   nlohmann::json data = nlohmann::json::array();
-  for (const auto& u : p.store.list_upstreams(tenant_id))
-    for (const auto& model : u.models) {
-      const bool pattern = model.find_first_of("*?[") != std::string::npos;
-      auto entry = [&](const std::string& id) {
-        nlohmann::json e = {{"id", id}, {"object", "model"}, {"created", u.created_at}, {"owned_by", u.name}};
-        if (pattern) e["x420_pattern"] = true;
-        data.push_back(std::move(e));
-      };
-      if (!pattern) entry(model);
-      entry(u.name + "/" + model);
+  std::unordered_set<std::string> listed;
+  auto entry = [&](const std::string& id, const store::UpstreamRow& u) {
+    if (!listed.insert(id).second) return;  // the first upstream that routes it, as routing does
+    data.push_back({{"id", id}, {"object", "model"}, {"created", u.created_at}, {"owned_by", u.name}});
+  };
+  const auto rows = p.upstream_rows.get(tenant_id);  // kept across the waits below
+  for (const auto& u : *rows) {
+    std::shared_ptr<const ModelCatalog::Ids> ids;
+    auto secret = p.keyring.open_upstream_secret(u);
+    if (secret) {
+      const std::string_view key = secret->view();
+      ids = co_await p.models.ids(p.upstreams, u, key);
     }
-  return nlohmann::json{{"object", "list"}, {"data", data}}.dump();
+    for (const auto& glob : u.models)
+      if (glob.find_first_of("*?[") == std::string::npos) {
+        entry(glob, u);
+        entry(u.name + "/" + glob, u);
+      }
+    if (!ids) continue;
+    for (const auto& id : *ids) {
+      const bool routed = std::any_of(u.models.begin(), u.models.end(), [&](const std::string& glob) {
+        return ::fnmatch(glob.c_str(), id.c_str(), 0) == 0;
+      });
+      if (routed) entry(id, u);
+      entry(u.name + "/" + id, u);
+    }
+  }
+  co_return nlohmann::json{{"object", "list"}, {"data", data}}.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 // GET /v1/models (OpenAI shape) and GET /v1/generation?id=gen-… (the caller's own tenant only).
@@ -59,7 +82,8 @@ http::response<http::string_body> read_only_route(Proxy& p, const Request& req, 
   auto key = presented.empty() ? Result<service::KeyInfo>(make_error(ErrorKind::auth, "")) : p.keys.verify(presented);
   if (!key) return fail(401, presented.empty() ? "missing API key" : "invalid API key");
   outcome.status = 200;
-  if (path == "/v1/models") return json_response(req, http::status::ok, models_list(p, key->tenant_id));
+  // The model list is made by the caller: asking the upstreams for theirs is a wait.
+  if (path == "/v1/models") return json_response(req, http::status::ok, "{}");
   const std::string id = query_param(query, "id");
   if (id.empty()) return fail(400, "give the generation's id: /v1/generation?id=gen-…");
   auto row = p.service.generation(key->tenant, id);
@@ -200,6 +224,14 @@ awaitable<bool> handle(Proxy& p, Stream& stream, const Request& req, Outcome& ou
   }
   if (path == "/v1/models" || path == "/v1/generation") {
     auto res = read_only_route(p, req, path, query, outcome);
+    if (path == "/v1/models" && outcome.status == 200) {
+      const auto key = p.keys.verify(bearer_or_api_key(req));  // verified above: a cache hit
+      if (key) {
+        const std::string tenant_id = key->tenant_id;
+        std::string list = co_await models_list(p, tenant_id);  // a statement of its own (GCC 12)
+        res = json_response(req, http::status::ok, std::move(list));
+      }
+    }
     co_await send(stream, std::move(res));
     record_request(p, req, path == "/v1/models" ? "/v1/models" : "/v1/generation", outcome);
     co_return keep;

@@ -353,6 +353,54 @@ Result<UpstreamInfo> LocalService::remove_upstream(const std::string& tenant, co
   return std::move(*removed);
 }
 
+Result<UpstreamInfo> LocalService::update_upstream(const std::string& tenant, const std::string& name,
+                                                   UpstreamUpdate update) {
+  struct Wipe {
+    std::optional<std::string>& s;
+    ~Wipe() {
+      if (s) crypto::wipe(*s);
+    }
+  } wipe_key{update.api_key};
+  if (!update.base_url && !update.api_key && !update.models)
+    return make_error(ErrorKind::usage, "nothing to change: give --base-url, a new key (--api-key-stdin or "
+                                        "--api-key-env) or --models");
+  if (update.api_key && update.api_key->empty()) return make_error(ErrorKind::usage, "the upstream's API key is empty");
+  if (update.models)
+    for (const auto& m : *update.models)
+      if (m.empty() || m.size() > 200) return make_error(ErrorKind::usage, "--models globs must be 1 to 200 characters");
+  auto t = visible_tenant(tenant);
+  if (!t) return t.error();
+
+  std::optional<Error> refused;
+  std::optional<store::UpstreamRow> updated;
+  store_.write_transaction([&] {
+    if (auto current = keyring_.check_current(store_); !current) {
+      refused = current.error();
+      return;
+    }
+    auto row = store_.upstream_by_name(t->id, name);
+    if (!row) {
+      refused = make_error(ErrorKind::not_found, "no upstream named " + name + " in tenant " + t->name +
+                                                     " (x420 upstreams list shows them)");
+      return;
+    }
+    if (update.base_url) {
+      if (auto s = check_upstream_url(row->kind, *update.base_url); !s) {
+        refused = s.error();
+        return;
+      }
+      row->base_url = *update.base_url;
+      while (row->base_url.ends_with('/')) row->base_url.pop_back();
+    }
+    if (update.api_key) row->sealed_secret = keyring_.seal_upstream_secret(t->id, row->name, *update.api_key);
+    if (update.models) row->models = *update.models;
+    store_.update_upstream(*row);
+    updated = std::move(row);
+  });
+  if (refused) return *refused;
+  return upstream_info(*updated, t->name);
+}
+
 Result<std::vector<UsageInfo>> LocalService::list_usage(const std::string& tenant, const std::string& key_id,
                                                        UnixSeconds since, std::size_t limit) {
   auto t = visible_tenant(tenant);

@@ -25,6 +25,8 @@ class LocalService final : public Service {
   Result<UpstreamInfo> add_upstream(const std::string& tenant, UpstreamSpec spec) override;
   Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) override;
   Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) override;
+  Result<UpstreamInfo> update_upstream(const std::string& tenant, const std::string& name,
+                                       UpstreamUpdate update) override;
 
   Result<std::vector<UsageInfo>> list_usage(const std::string& tenant, const std::string& key_id,
                                            UnixSeconds since, std::size_t limit) override;

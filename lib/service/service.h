@@ -94,6 +94,13 @@ struct UpstreamSpec {
   std::string api_key;   // the provider's secret; sealed at once, never returned
 };
 
+// A change to an upstream: what is set changes, the rest stays (its name and kind always do).
+struct UpstreamUpdate {
+  std::optional<std::string> base_url;
+  std::optional<std::string> api_key;  // sealed at once, never returned
+  std::optional<std::vector<std::string>> models;
+};
+
 // What may be shown of an upstream: never its secret.
 struct UpstreamInfo {
   std::string name;
@@ -177,6 +184,8 @@ class Service {
   virtual Result<UpstreamInfo> add_upstream(const std::string& tenant, UpstreamSpec spec) = 0;
   virtual Result<std::vector<UpstreamInfo>> list_upstreams(const std::string& tenant) = 0;
   virtual Result<UpstreamInfo> remove_upstream(const std::string& tenant, const std::string& name) = 0;
+  virtual Result<UpstreamInfo> update_upstream(const std::string& tenant, const std::string& name,
+                                               UpstreamUpdate update) = 0;
 
   virtual Result<std::vector<UsageInfo>> list_usage(const std::string& tenant, const std::string& key_id,
                                                    UnixSeconds since, std::size_t limit) = 0;

@@ -35,6 +35,7 @@ class ForwardingStore : public Store {
   std::optional<TokenRow> token_by_id(std::string_view i) override { return inner_.token_by_id(i); }
 
   void insert_upstream(const UpstreamRow& r) override { inner_.insert_upstream(r); }
+  void update_upstream(const UpstreamRow& r) override { inner_.update_upstream(r); }
   std::vector<UpstreamRow> list_upstreams(std::string_view t) override { return inner_.list_upstreams(t); }
   std::optional<UpstreamRow> upstream_by_name(std::string_view t, std::string_view n) override {
     return inner_.upstream_by_name(t, n);

@@ -248,6 +248,15 @@ class SqliteStore final : public Store {
   }
 
   // On the proxy's request path (routing): prepared once, like key_by_id.
+  void update_upstream(const UpstreamRow& r) override {
+    SQLite::Statement st(db_, "UPDATE upstreams SET base_url = ?, sealed_secret = ?, models = ? WHERE id = ?");
+    st.bind(1, r.base_url);
+    bind_blob(st, 2, r.sealed_secret);
+    st.bind(3, nlohmann::json(r.models).dump());
+    st.bind(4, r.id);
+    if (st.exec() != 1) throw Fatal(ErrorKind::internal, "upstream " + r.name + " vanished during an update");
+  }
+
   std::vector<UpstreamRow> list_upstreams(std::string_view tenant_id) override {
     if (!list_upstreams_)
       list_upstreams_.emplace(db_, std::string(kSelectUpstreams) + "WHERE tenant_id = ? ORDER BY name");

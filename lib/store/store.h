@@ -52,6 +52,8 @@ class Store {
   virtual std::optional<UpstreamRow> upstream_by_name(std::string_view tenant_id,
                                                       std::string_view name) = 0;
   virtual bool delete_upstream(std::string_view tenant_id, std::string_view name) = 0;
+  // The base URL, sealed secret and model globs of the upstream row.id (its name and kind stay).
+  virtual void update_upstream(const UpstreamRow& row) = 0;
 
   virtual void insert_usage(const UsageRow& row) = 0;
   // Records that the key was used at `at` (keys' last_used_at never moves back).

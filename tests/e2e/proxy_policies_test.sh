@@ -73,10 +73,12 @@ CLOSED=$(grep '"client_closed"' "$WORK/upstream.jsonl" | tail -1)
 sleep 0.3
 expect_eq "$(sqlite3 "$DB" "SELECT count(*) FROM usage_events WHERE status = 499 AND error_type = 'client_closed'")" "2" "both left requests have a usage row"
 
-# /v1/models: plain names as ids (alone and upstream/name); globs marked as patterns.
+# /v1/models: concrete ids only. The upstream's own list (as mock/id; none of its ids match gpt-*),
+# and the literal glob, alone and as mock/fixed-model; the wildcard glob is no model.
 OUT=$(curl -s -H "Authorization: Bearer $KEY_DEFAULT" "$URL/v1/models")
-expect_eq "$(jq -r '[.data[] | select(.x420_pattern != true) | .id] | sort | join(",")' <<<"$OUT")" "fixed-model,mock/fixed-model" "models: plain ids"
-expect_eq "$(jq -r '[.data[] | select(.x420_pattern == true) | .id] | join(",")' <<<"$OUT")" "mock/gpt-*" "models: globs marked"
+expect_eq "$(jq -r '[.data[].id] | sort | join(",")' <<<"$OUT")" \
+  "fixed-model,mock/fixed-model,mock/mock-claude,mock/mock-embedding,mock/mock-gpt" "models: concrete ids"
+expect_eq "$(jq -r '[.data[].id | select(test("[*?\\[]"))] | length' <<<"$OUT")" "0" "models: no glob is listed"
 
 # A revoke through this service's admin API is refused at once (no key-cache second).
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY_OFF" "$URL/v1/chat/completions" -d "$(body gpt-4o false)")" "200" "key works before revoke"

@@ -134,6 +134,8 @@ printf '{"a":' >"$WORK/deep.json"; head -c 100000 /dev/zero | tr '\0' '[' >>"$WO
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" --data-binary @"$WORK/deep.json" "$URL/v1/chat/completions")" "400" "nesting bomb is a 400"
 expect_eq "$(curl -s -o /dev/null -w '%{http_code}' -H "Authorization: Bearer $KEY" "$URL/v1/chat/completions" -d "$(chat_body dead/gpt-4o false)")" "502" "upstream down"
 # The log names the cause of a 5xx: here the refused connect, in the system's words.
+# (The line is written once the reply has gone: wait for it.)
+for _ in $(seq 50); do grep -q 'upstream=dead' "$WORK/serve.log" && break; sleep 0.1; done
 grep -q 'upstream=dead .*cause="the upstream could not be reached (Connection refused)"' "$WORK/serve.log" && pass ||
   fail "the log names why the upstream failed: $(grep 'upstream=dead' "$WORK/serve.log")"
 # And the start summary named the store, the policies, the rules and the upstreams.

@@ -242,6 +242,52 @@ TEST_CASE("an upstream's key is sealed, bound to its row, and never returned") {
   CHECK(test::read_bytes(f.db).find("sk-upstream-secret-123456") == std::string::npos);
 }
 
+TEST_CASE("an upstream's URL, key and globs change in place, and what is not given stays") {
+  Fixture f;
+  auto svc = f.as_operator();
+  REQUIRE(svc.add_upstream("default", {"openai", "openai", "https://api.openai.com/v1", {"gpt-*"}, "sk-old-key-0001"}).ok());
+  const auto created = f.open.store->upstream_by_name("tdefault", "openai");
+  REQUIRE(created);
+
+  UpstreamUpdate key_only;
+  key_only.api_key = "sk-new-key-0002";
+  auto updated = svc.update_upstream("default", "openai", key_only);
+  REQUIRE(updated.ok());
+  CHECK(updated->base_url == "https://api.openai.com/v1");
+  CHECK(updated->models == std::vector<std::string>{"gpt-*"});
+  auto row = f.open.store->upstream_by_name("tdefault", "openai");
+  REQUIRE(row);
+  CHECK(row->id == created->id);
+  CHECK(row->created_at == created->created_at);
+  CHECK(f.open.keyring->open_upstream_secret(*row)->view() == "sk-new-key-0002");
+
+  UpstreamUpdate url_and_models;
+  url_and_models.base_url = "https://generativelanguage.googleapis.com/v1beta/openai/";
+  url_and_models.models = std::vector<std::string>{"gemini-*"};
+  updated = svc.update_upstream("default", "openai", url_and_models);
+  REQUIRE(updated.ok());
+  CHECK(updated->base_url == "https://generativelanguage.googleapis.com/v1beta/openai");
+  CHECK(updated->models == std::vector<std::string>{"gemini-*"});
+  row = f.open.store->upstream_by_name("tdefault", "openai");
+  CHECK(f.open.keyring->open_upstream_secret(*row)->view() == "sk-new-key-0002");  // the key stayed
+
+  // Refused, and nothing changed: nothing to change, a bad URL, an empty key, an unknown name.
+  CHECK(svc.update_upstream("default", "openai", {}).error().kind == ErrorKind::usage);
+  UpstreamUpdate bad_url;
+  bad_url.base_url = "http://api.example.com/v1";
+  CHECK(svc.update_upstream("default", "openai", bad_url).error().message.find("clear text") != std::string::npos);
+  UpstreamUpdate empty_key;
+  empty_key.api_key = "";
+  CHECK(svc.update_upstream("default", "openai", empty_key).error().kind == ErrorKind::usage);
+  CHECK(svc.update_upstream("default", "nosuch", key_only).error().kind == ErrorKind::not_found);
+  CHECK(svc.list_upstreams("default")->front().base_url == "https://generativelanguage.googleapis.com/v1beta/openai");
+
+  f.open.store.reset();
+  const auto bytes = test::read_bytes(f.db);
+  CHECK(bytes.find("sk-new-key-0002") == std::string::npos);
+  CHECK(bytes.find("sk-old-key-0001") == std::string::npos);
+}
+
 TEST_CASE("upstream base URLs follow each SDK's convention and never go out in clear text") {
   CHECK(check_upstream_url("openai", "https://api.openai.com/v1").ok());
   CHECK(check_upstream_url("anthropic", "https://api.anthropic.com").ok());
