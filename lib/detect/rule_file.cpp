@@ -6,6 +6,7 @@
 #include <sstream>
 #include <utility>
 
+#include "lib/common/edit_distance.h"
 #include "lib/detect/context_rule.h"
 #include "lib/detect/rule.h"
 
@@ -85,21 +86,6 @@ Status read_strings(std::string_view source, const toml::table& t, std::string_v
   return ok_status();
 }
 
-// Levenshtein distance, for "did you mean" on a misspelt field.
-std::size_t distance(std::string_view a, std::string_view b) {
-  std::vector<std::size_t> row(b.size() + 1);
-  for (std::size_t j = 0; j <= b.size(); ++j) row[j] = j;
-  for (std::size_t i = 1; i <= a.size(); ++i) {
-    std::size_t diagonal = row[0];
-    row[0] = i;
-    for (std::size_t j = 1; j <= b.size(); ++j) {
-      const std::size_t above = row[j];
-      row[j] = std::min({row[j] + 1, row[j - 1] + 1, diagonal + (a[i - 1] == b[j - 1] ? 0 : 1)});
-      diagonal = above;
-    }
-  }
-  return row[b.size()];
-}
 
 bool contains_caseless(std::string_view text, std::string_view word) {
   const auto it = std::search(text.begin(), text.end(), word.begin(), word.end(), [](char a, char b) {
@@ -151,7 +137,7 @@ Result<Rule> read_rule(std::string_view source, const toml::table& t) {
     if (std::find(kKnown.begin(), kKnown.end(), key.str()) != kKnown.end()) continue;
     std::string what = "rule " + r.id + ": unknown field '" + std::string(key.str()) + "'";
     for (const auto known : kKnown)
-      if (distance(key.str(), known) <= 2) {
+      if (edit_distance(key.str(), known) <= 2) {
         what += " (did you mean '" + std::string(known) + "'?)";
         break;
       }
