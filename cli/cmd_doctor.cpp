@@ -1,6 +1,7 @@
 // x420 doctor: what this machine's x420 is made of and what is wrong with it, each problem with
-// the next step. Reads only: it changes nothing, and sends an upstream's key to that upstream
-// alone (to ask for its models), as the proxy would.
+// the next step. It writes nothing of its own (opening a store finishes what opening it always
+// does: a pending schema migration, a key rotation cut off after its commit), and sends each
+// upstream's key to that upstream alone (to ask for its models), as the proxy would.
 #include <CLI/CLI.hpp>
 #include <SQLiteCpp/SQLiteCpp.h>
 #include <sys/stat.h>
@@ -276,7 +277,7 @@ void register_doctor(CLI::App& root, Invocation& inv) {
       ->type_name("URL")
       ->capture_default_str();
   doctor->footer(
-      "Exit 0 when nothing failed (warnings allowed), 1 when a check failed. It changes nothing; it sends\n"
+      "Exit 0 when nothing failed (warnings allowed), 1 when a check failed. It writes nothing of its own; it sends\n"
       "each upstream's key to that upstream only, to list its models (--no-network to skip).\n"
       "With --server it checks that the service answers and accepts the token.\n"
       "Examples:\n"
